@@ -1,0 +1,1 @@
+"""Analysis: diffs, patch application in memory, tree views (pure)."""

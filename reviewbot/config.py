@@ -1,0 +1,92 @@
+"""Configuration: TOML into frozen dataclasses, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reviewbot.errors import ConfigError
+from reviewbot.model import Severity
+from reviewbot.rules.registry import RulePolicy, known_selector
+
+
+def default_cache_dir() -> Path:
+    explicit = os.environ.get("REVIEWBOT_CACHE")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) / "reviewbot" if xdg else Path.home() / ".cache" / "reviewbot"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings reviewbot runs with."""
+
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    tree: Path | None = None
+    arches: tuple[str, ...] = ("x86_64", "arm64")
+    rules: RulePolicy = field(default_factory=RulePolicy)
+    lists: Mapping[str, RulePolicy] = field(default_factory=dict)
+
+    def policy_for(self, list_id: str | None) -> RulePolicy:
+        if list_id and list_id in self.lists:
+            return self.rules.merged(self.lists[list_id])
+        return self.rules
+
+
+def _policy(data: Any, where: str) -> RulePolicy:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = set(data) - {"disable", "enable", "severity"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("disable", "enable"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}.{key}: expected a list of rule ids or names")
+        for selector in value:
+            if not known_selector(selector):
+                raise ConfigError(f"{where}.{key}: {selector!r} names no rule")
+        lists[key] = tuple(value)
+    grades: dict[str, Severity] = {}
+    for selector, grade in dict(data.get("severity", {})).items():
+        if not known_selector(selector):
+            raise ConfigError(f"{where}.severity: {selector!r} names no rule")
+        try:
+            grades[selector] = Severity(grade)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.severity.{selector}: {grade!r} is not "
+                              "error, warning or info") from exc
+    return RulePolicy(disable=lists["disable"], enable=lists["enable"], severity=grades)
+
+
+def load_config(path: Path | None) -> Config:
+    """Read a TOML config; None gives the defaults."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
+    arches = data.get("arches", ["x86_64", "arm64"])
+    if not isinstance(arches, list) or not all(isinstance(a, str) for a in arches):
+        raise ConfigError(f"{path}: arches must be a list of names")
+    lists = {
+        name: _policy(table.get("rules", {}), f"lists.{name}.rules")
+        for name, table in dict(data.get("lists", {})).items()
+    }
+    return Config(
+        cache_dir=Path(data["cache_dir"]) if "cache_dir" in data else default_cache_dir(),
+        tree=Path(data["tree"]) if "tree" in data else None,
+        arches=tuple(arches),
+        rules=_policy(data.get("rules", {}), "rules"),
+        lists=lists,
+    )

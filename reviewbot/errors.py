@@ -1,0 +1,41 @@
+"""The error tree of reviewbot (pure).
+
+    ReviewbotError
+    ├── UserInputError          the input is wrong: not mail, not a diff, a hostile path, ...
+    │   ├── MalformedMailError      a message that cannot be parsed at all
+    │   ├── BadDiffError            a diff unidiff cannot read, or with a hostile path
+    │   └── ConfigError             a config file or command-line value that is invalid
+    └── InfrastructureError     our side failed: a tree missing, a download, a cache, a tool
+        └── TreeError               the kernel tree cannot be found, fetched or indexed
+
+Callers show UserInputError to the user as a one-line reason (exit 2); an
+InfrastructureError is ours to fix and is logged with its cause.
+"""
+
+
+class ReviewbotError(Exception):
+    """Base of every error reviewbot raises on purpose."""
+
+
+class UserInputError(ReviewbotError):
+    """The input given to reviewbot is unusable."""
+
+
+class MalformedMailError(UserInputError):
+    """A mail that cannot be parsed."""
+
+
+class BadDiffError(UserInputError):
+    """A diff that cannot be read, or that names a hostile path."""
+
+
+class ConfigError(UserInputError):
+    """An invalid configuration value."""
+
+
+class InfrastructureError(ReviewbotError):
+    """Something on reviewbot's side failed."""
+
+
+class TreeError(InfrastructureError):
+    """The kernel tree cannot be found, fetched or indexed."""

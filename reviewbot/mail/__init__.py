@@ -1,0 +1,1 @@
+"""Mail: split mailboxes, parse messages, rebuild series (pure)."""

@@ -1,0 +1,1 @@
+"""Rules: the registry, the context they read, and the engine that runs them (pure)."""

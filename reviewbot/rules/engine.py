@@ -1,0 +1,155 @@
+"""Run rules over a series, patch by patch, against an in-memory patched tree (pure).
+
+Each patch sees the tree as the earlier patches of its series left it. A rule that
+raises becomes one RB000 finding; the other rules still report. When a patch does not
+apply to the tree, findings from rules that need the base are lowered to info and say
+so: the tree is probably not the one the author used.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from reviewbot.analysis.apply import ApplyError, apply_change
+from reviewbot.analysis.diff import ChangeKind, FileChange, parse_diff
+from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.analysis.view import Overlay, TreeView
+from reviewbot.errors import BadDiffError
+from reviewbot.model import Finding, Message, Series, Severity
+from reviewbot.rules.base import PatchContext, Rule
+from reviewbot.rules.internal import RULE_CRASHED, patch_does_not_apply, patch_unreadable
+from reviewbot.tree.index import FileFacts, TreeIndex, classify, facts_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    series: Series
+    findings: tuple[Finding, ...]
+
+
+def review_series(
+    series: Series,
+    base: TreeView,
+    index: TreeIndex,
+    rules: Sequence[Rule],
+    arches: tuple[str, ...] = (),
+) -> SeriesResult:
+    """Apply the series patch by patch in memory and run every rule on each patch."""
+    findings: list[Finding] = []
+    parsed: list[tuple[Message, tuple[FileChange, ...] | None]] = []
+    for patch in series.patches:
+        try:
+            parsed.append((patch, parse_diff(patch.diff or "")))
+        except BadDiffError as exc:
+            findings.append(_tag(patch_unreadable.finding("", None, str(exc)), patch))
+            parsed.append((patch, None))
+
+    changes_so_far: dict[str, str | None] = {}
+    applied_ok: dict[str, bool] = {}
+    per_patch: list[tuple[Message, tuple[FileChange, ...], dict[str, str | None], bool]] = []
+    for patch, changes in parsed:
+        if changes is None:
+            continue
+        before = dict(changes_so_far)
+        ok = True
+        view = Overlay(base, changes_so_far)
+        for change in changes:
+            try:
+                text = _apply(view, change)
+            except ApplyError as exc:
+                ok = False
+                findings.append(_tag(patch_does_not_apply.finding(change.path, None, str(exc)),
+                                     patch))
+                continue
+            if change.kind is ChangeKind.RENAMED and change.old_path:
+                changes_so_far[change.old_path] = None
+            changes_so_far[change.path] = text
+        applied_ok[patch.message_id] = ok
+        per_patch.append((patch, changes, before, ok))
+
+    final_touched = _facts(changes_so_far)
+    index_final = PatchedIndex(index, final_touched)
+    for number, (patch, changes, before, ok) in enumerate(per_patch):
+        after = per_patch[number + 1][2] if number + 1 < len(per_patch) else changes_so_far
+        ctx = PatchContext(
+            patch=patch,
+            series=series,
+            changes=changes,
+            before=Overlay(base, before),
+            after=Overlay(base, after),
+            index=index,
+            index_before=PatchedIndex(index, _facts(before)),
+            index_after=PatchedIndex(index, _facts(after)),
+            index_final=index_final,
+            applied=ok,
+            arches=arches,
+        )
+        findings.extend(run_rules(ctx, rules))
+    findings.sort(key=Finding.sort_key)
+    return SeriesResult(series, tuple(findings))
+
+
+def _apply(view: TreeView, change: FileChange) -> str | None:
+    if change.binary:
+        return view.read(change.path)
+    source = change.old_path or change.path
+    base_text = None if change.kind is ChangeKind.ADDED else view.read(source)
+    return apply_change(base_text, change)
+
+
+_FACTS_CACHE: dict[tuple[str, int], FileFacts] = {}
+
+
+def _facts(changes: dict[str, str | None]) -> dict[str, FileFacts | None]:
+    out: dict[str, FileFacts | None] = {}
+    for path, text in changes.items():
+        if classify(path) is None:
+            continue
+        if text is None:
+            out[path] = None
+            continue
+        key = (path, hash(text))
+        found = _FACTS_CACHE.get(key)
+        if found is None:
+            if len(_FACTS_CACHE) > 2048:
+                _FACTS_CACHE.clear()
+            found = _FACTS_CACHE[key] = facts_for(path, text)
+        out[path] = found
+    return out
+
+
+def run_rules(ctx: PatchContext, rules: Sequence[Rule]) -> list[Finding]:
+    """Run each rule in isolation; a crash becomes an RB000 finding."""
+    out: list[Finding] = []
+    for current in rules:
+        try:
+            found = list(current.check(ctx))
+        except Exception as exc:  # one rule must never lose the report
+            log.exception("rule %s crashed on <%s>", current.id, ctx.patch.message_id)
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            out.append(_tag(RULE_CRASHED.finding(
+                "", None,
+                f"rule {current.id} ({current.name}) crashed: {type(exc).__name__}: {exc} "
+                f"at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}",
+            ), ctx.patch))
+            continue
+        for finding in found:
+            if current.needs_base and not ctx.applied and finding.severity is not Severity.INFO:
+                finding = replace(
+                    finding,
+                    severity=Severity.INFO,
+                    evidence=(*finding.evidence,
+                              f"lowered from {finding.severity}: the patch does not apply to "
+                              "this tree, so the tree may not be the author's base"),
+                )
+            out.append(_tag(finding, ctx.patch))
+    return out
+
+
+def _tag(finding: Finding, patch: Message) -> Finding:
+    return replace(finding, patch=patch.message_id)

@@ -1,0 +1,50 @@
+"""Rule fixtures: patches under rules/<ID>/{bad,good}/ that declare what they expect (pure).
+
+A fixture is a mail or git format-patch file. Lines in its commit message of the form
+
+    Expect: KC001 drivers/iommu/Kconfig:13
+
+declare one finding each (rule id, path, post-image line; `path` alone when the finding
+has no line). A bad fixture's findings from the rules it names, plus the rule whose
+directory holds it, must be exactly those declared; a good fixture declares none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_EXPECT = re.compile(r"^Expect:\s+([A-Z]{2,3}\d{3})\s+(\S+?)(?::(\d+))?\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    rule: str
+    path: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Fixture:
+    rule: str
+    path: Path
+    bad: bool
+    expected: frozenset[Expectation]
+
+
+def expectations(text: str) -> frozenset[Expectation]:
+    return frozenset(
+        Expectation(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None)
+        for m in _EXPECT.finditer(text)
+    )
+
+
+def load_fixtures(rules_dir: Path) -> list[Fixture]:
+    out: list[Fixture] = []
+    for rule_dir in sorted(p for p in rules_dir.iterdir() if p.is_dir()):
+        for kind in ("bad", "good"):
+            for path in sorted((rule_dir / kind).glob("*.patch")):
+                text = path.read_text(encoding="utf-8", errors="replace")
+                out.append(Fixture(rule_dir.name, path, kind == "bad", expectations(text)))
+    return out

@@ -1,0 +1,1 @@
+"""Kernel trees: fetching, reading from disk, and the per-tree index."""

@@ -1,0 +1,73 @@
+"""The meta-test: every rule has its doc and fixtures, and the fixtures hold on the real tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reviewbot.mail.mbox import read_input
+from reviewbot.mail.parse import parse_mail
+from reviewbot.mail.series import assemble
+from reviewbot.rules.engine import review_series
+from reviewbot.rules.fixtures import Expectation, Fixture, load_fixtures
+from reviewbot.rules.registry import RULES
+from reviewbot.tree.fs import FsTree
+from reviewbot.tree.index import TreeIndex
+
+REPO = Path(__file__).resolve().parent.parent
+RULES_DIR = REPO / "rules"
+SECTIONS = ("## What it checks", "## Why it matters", "## Example", "## Fix", "## Limits")
+NO_BAD_FIXTURE = {"RB000"}  # a crash cannot be provoked by a patch; tested in test_engine
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_has_doc(rule: object) -> None:
+    doc = RULES_DIR / rule.id / "README.md"  # type: ignore[attr-defined]
+    assert doc.is_file(), f"missing {doc}"
+    text = doc.read_text()
+    assert text.startswith(f"# {rule.id} {rule.name}"), "doc must open with '# ID name'"  # type: ignore[attr-defined]
+    for section in SECTIONS:
+        assert section in text, f"{doc}: missing section {section!r}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_has_fixtures(rule: object) -> None:
+    rule_id = rule.id  # type: ignore[attr-defined]
+    good = list((RULES_DIR / rule_id / "good").glob("*.patch"))
+    bad = list((RULES_DIR / rule_id / "bad").glob("*.patch"))
+    assert good, f"{rule_id}: no good fixture"
+    if rule_id not in NO_BAD_FIXTURE:
+        assert bad, f"{rule_id}: no bad fixture"
+
+
+def test_every_rule_dir_is_registered() -> None:
+    ids = {r.id for r in RULES}
+    dirs = {p.name for p in RULES_DIR.iterdir() if p.is_dir()}
+    assert dirs <= ids, f"rule directories without a rule: {sorted(dirs - ids)}"
+
+
+FIXTURES = load_fixtures(RULES_DIR)
+
+
+@pytest.mark.realtree
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f"{f.rule}/{f.path.parent.name}/{f.path.name}")
+def test_fixture(fixture: Fixture, real_tree: Path, real_index: TreeIndex) -> None:
+    assert fixture.bad == bool(fixture.expected), "bad fixtures declare findings, good ones none"
+    messages = [parse_mail(raw) for raw in read_input(fixture.path.read_bytes(), str(fixture.path))]
+    series_list, _ = assemble(messages)
+    assert series_list, "fixture holds no patch"
+    findings = [
+        f
+        for series in series_list
+        for f in review_series(series, FsTree(real_tree), real_index, RULES).findings
+    ]
+    checked = {fixture.rule} | {e.rule for e in fixture.expected}
+    if not any(e.rule == "RB002" for e in fixture.expected):
+        assert not [f for f in findings if f.rule == "RB002"], "fixture must apply to 6.12"
+    crashes = [f for f in findings if f.rule == "RB000"]
+    assert not crashes, crashes
+    got = {Expectation(f.rule, f.path, f.line) for f in findings if f.rule in checked}
+    assert got == set(fixture.expected), "\n".join(
+        f"{f.rule} {f.path}:{f.line} {f.severity}: {f.message}" for f in findings if f.rule in checked
+    )
