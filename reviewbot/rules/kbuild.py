@@ -1,7 +1,37 @@
-"""Placeholder: rules of this family are being written."""
+"""Makefile and Kbuild rules over added lines and patched kbuild files (pure)."""
 
 from __future__ import annotations
 
-from reviewbot.rules.base import Rule
+import re
+from collections.abc import Iterable
 
-RULES: tuple[Rule, ...] = ()
+from reviewbot.model import Finding, Severity
+from reviewbot.rules.base import PatchContext, Rule, rule
+
+_EXTRA_FLAGS = re.compile(r"^\s*(EXTRA_(?:C|A|CPP|LD)FLAGS)\b\s*[:+?]?=")
+_REPLACEMENT = {
+    "EXTRA_CFLAGS": "ccflags-y",
+    "EXTRA_AFLAGS": "asflags-y",
+    "EXTRA_CPPFLAGS": "cppflags-y",
+    "EXTRA_LDFLAGS": "ldflags-y",
+}
+
+
+@rule("MK001", "kbuild-extra-flags-deprecated", Severity.WARNING,
+      "EXTRA_CFLAGS/AFLAGS/CPPFLAGS/LDFLAGS are deprecated in kbuild files.",
+      needs_base=False)
+def extra_flags(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    for change, line in ctx.added("kbuild"):
+        match = _EXTRA_FLAGS.match(line.text)
+        if not match:
+            continue
+        old = match.group(1)
+        yield rule.finding(
+            change.path, line.number,
+            f"{old} is deprecated; use {_REPLACEMENT[old]} "
+            "(Documentation/kbuild/makefiles.rst, 'Compilation flags')",
+            hint=f"replace {old} with {_REPLACEMENT[old]}",
+        )
+
+
+RULES: tuple[Rule, ...] = (extra_flags,)
