@@ -73,16 +73,35 @@ def _read_messages(files: Sequence[str]) -> tuple[list[Message], list[Skipped]]:
     return messages, skipped
 
 
+def _skip_reason(message: Message) -> str:
+    if message.tags.is_reply:
+        return "reply with an inline diff" if message.has_patch else "reply or review, no patch"
+    if message.tags.number == 0:
+        return "cover letter without patches"
+    if message.has_patch:
+        return "patch outside its series (duplicate or beyond the total)"
+    return "no patch in this mail"
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """(1, 2, 3, 5) -> '1-3, 5'."""
+    parts: list[str] = []
+    for number in numbers:
+        if parts and "-" not in parts[-1].split(", ")[-1] and int(parts[-1]) == number - 1:
+            parts[-1] = f"{parts[-1]}-{number}"
+        elif parts and "-" in parts[-1] and int(parts[-1].split("-")[1]) == number - 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{number}"
+        else:
+            parts.append(str(number))
+    return ", ".join(parts)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     messages, skipped = _read_messages(args.files)
     series_list, others = assemble(messages)
     for message in others:
-        reason = "reply or review, no patch" if message.tags.is_reply else "no patch in this mail"
-        if message.tags.number == 0:
-            reason = "cover letter without patches"
-        elif message.has_patch:
-            reason = "patch outside its series (duplicate or beyond the total)"
+        reason = _skip_reason(message)
         skipped.append(Skipped(message.message_id, message.subject, reason))
     if not series_list:
         for item in skipped:
@@ -101,7 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if series.missing:
             print(
                 f"note: series <{series.message_id}> v{series.version} is missing "
-                f"part(s) {', '.join(map(str, series.missing))} of {series.total}; "
+                f"part(s) {_ranges(series.missing)} of {series.total}; "
                 "checking the parts present",
                 file=sys.stderr,
             )
@@ -121,8 +140,10 @@ def cmd_tree(args: argparse.Namespace) -> int:
     print(f"tree: {root}")
     print(f"key: {index.key}")
     print(f"kconfig files: {len(index.kconfig_files)}, kbuild files: {len(index.kbuild_files)}")
-    print(f"symbols: {len(index.symbols)}, exports: {len(index.exports)}, "
-          f"objects: {len(index.objects)}")
+    print(
+        f"symbols: {len(index.symbols)}, exports: {len(index.exports)}, "
+        f"objects: {len(index.objects)}"
+    )
     return 0
 
 
@@ -140,19 +161,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="review patches in mbox, mail or diff files")
-    check.add_argument("files", nargs="+", metavar="FILE",
-                       help="mbox (.gz too), a mail, git format-patch output or a diff; - = stdin")
-    check.add_argument("--tree", type=Path,
-                       help="kernel tree to check against (default: Debian linux-source-6.12)")
-    check.add_argument("--arch", action="append", metavar="ARCH",
-                       help="architecture to evaluate (repeatable)")
+    check.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="mbox (.gz too), a mail, git format-patch output or a diff; - = stdin",
+    )
+    check.add_argument(
+        "--tree", type=Path, help="kernel tree to check against (default: Debian linux-source-6.12)"
+    )
+    check.add_argument(
+        "--arch", action="append", metavar="ARCH", help="architecture to evaluate (repeatable)"
+    )
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--list", metavar="LIST_ID", help="apply this list's rule policy")
     check.set_defaults(func=cmd_check)
 
     tree = sub.add_parser("tree", help="fetch (if needed) and index a kernel tree")
-    tree.add_argument("path", nargs="?", type=Path,
-                      help="a kernel or other Kconfig tree (default: Debian linux-source-6.12)")
+    tree.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="a kernel or other Kconfig tree (default: Debian linux-source-6.12)",
+    )
     tree.set_defaults(func=cmd_tree)
 
     rules = sub.add_parser("rules", help="list the rules")

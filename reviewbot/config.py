@@ -60,8 +60,9 @@ def _policy(data: Any, where: str) -> RulePolicy:
         try:
             grades[selector] = Severity(grade)
         except ValueError as exc:
-            raise ConfigError(f"{where}.severity.{selector}: {grade!r} is not "
-                              "error, warning or info") from exc
+            raise ConfigError(
+                f"{where}.severity.{selector}: {grade!r} is not error, warning or info"
+            ) from exc
     return RulePolicy(disable=lists["disable"], enable=lists["enable"], severity=grades)
 
 

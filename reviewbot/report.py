@@ -21,9 +21,7 @@ class Skipped:
 
 def exit_status(results: Sequence[SeriesResult]) -> int:
     """0 when nothing is at warning or above, 1 otherwise."""
-    worst = max(
-        (f.severity.rank for r in results for f in r.findings), default=Severity.INFO.rank
-    )
+    worst = max((f.severity.rank for r in results for f in r.findings), default=Severity.INFO.rank)
     return 1 if worst >= Severity.WARNING.rank else 0
 
 
@@ -64,16 +62,13 @@ def _finding_json(finding: Finding) -> dict[str, object]:
     }
 
 
-def to_json(
-    results: Sequence[SeriesResult], skipped: Sequence[Skipped], tree: str
-) -> str:
+def to_json(results: Sequence[SeriesResult], skipped: Sequence[Skipped], tree: str) -> str:
     document = {
         "tree": tree,
         "series": [_series_json(r.series) for r in results],
         "findings": [_finding_json(f) for r in results for f in r.findings],
         "skipped": [
-            {"message_id": s.message_id, "subject": s.subject, "reason": s.reason}
-            for s in skipped
+            {"message_id": s.message_id, "subject": s.subject, "reason": s.reason} for s in skipped
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -93,7 +88,7 @@ def to_text(results: Sequence[SeriesResult]) -> str:
             if finding.hint:
                 lines.append(f"  hint: {finding.hint}")
             lines.extend(f"  note: {note}" for note in finding.evidence)
-    counts = {s: 0 for s in Severity}
+    counts = dict.fromkeys(Severity, 0)
     for result in results:
         for finding in result.findings:
             counts[finding.severity] += 1

@@ -51,7 +51,9 @@ FIXTURES = load_fixtures(RULES_DIR)
 
 
 @pytest.mark.realtree
-@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f"{f.rule}/{f.path.parent.name}/{f.path.name}")
+@pytest.mark.parametrize(
+    "fixture", FIXTURES, ids=lambda f: f"{f.rule}/{f.path.parent.name}/{f.path.name}"
+)
 def test_fixture(fixture: Fixture, real_tree: Path, real_index: TreeIndex) -> None:
     assert fixture.bad == bool(fixture.expected), "bad fixtures declare findings, good ones none"
     messages = [parse_mail(raw) for raw in read_input(fixture.path.read_bytes(), str(fixture.path))]
@@ -69,5 +71,7 @@ def test_fixture(fixture: Fixture, real_tree: Path, real_index: TreeIndex) -> No
     assert not crashes, crashes
     got = {Expectation(f.rule, f.path, f.line) for f in findings if f.rule in checked}
     assert got == set(fixture.expected), "\n".join(
-        f"{f.rule} {f.path}:{f.line} {f.severity}: {f.message}" for f in findings if f.rule in checked
+        f"{f.rule} {f.path}:{f.line} {f.severity}: {f.message}"
+        for f in findings
+        if f.rule in checked
     )

@@ -28,7 +28,8 @@ def file_diff(path: str, old: str | None, new: str | None) -> str:
         head.append("deleted file mode 100644\n")
     body = list(
         difflib.unified_diff(
-            old_lines, new_lines,
+            old_lines,
+            new_lines,
             fromfile=f"a/{path}" if old is not None else "/dev/null",
             tofile=f"b/{path}" if new is not None else "/dev/null",
             n=3,

@@ -20,7 +20,7 @@ def apply_change(base: str | None, change: FileChange) -> str | None:
         if change.kind is not ChangeKind.ADDED and change.hunks:
             raise ApplyError(f"{change.path}: file does not exist in the tree")
         base = ""
-    lines = base.split("\n")
+    lines = base.split("\n") if base else []
     trailing_newline = base.endswith("\n")
     if trailing_newline:
         lines.pop()
@@ -32,9 +32,7 @@ def apply_change(base: str | None, change: FileChange) -> str | None:
         expected = max(hunk.source_start - 1, 0) if old else hunk.source_start
         at = _locate(lines, old, expected, position)
         if at is None:
-            raise ApplyError(
-                f"{change.path}: hunk at line {hunk.source_start} does not apply"
-            )
+            raise ApplyError(f"{change.path}: hunk at line {hunk.source_start} does not apply")
         out.extend(lines[position:at])
         out.extend(new)
         position = at + len(old)
@@ -59,7 +57,4 @@ def _locate(lines: list[str], old: list[str], expected: int, floor: int) -> int 
 
 
 def _matches(lines: list[str], old: list[str], at: int) -> bool:
-    for i, text in enumerate(old):
-        if lines[at + i].rstrip() != text.rstrip():
-            return False
-    return True
+    return all(lines[at + i].rstrip() == text.rstrip() for i, text in enumerate(old))

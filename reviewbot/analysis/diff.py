@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass
 from enum import StrEnum
 
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from reviewbot.errors import BadDiffError
@@ -125,7 +125,12 @@ def _file_change(patched: object) -> FileChange:
             elif op == "-":
                 removed.append(Line(line.source_line_no, value))
         hunks.append(
-            Hunk(hunk.source_start, hunk.source_length, hunk.target_start, hunk.target_length,
-                 tuple(ops))
+            Hunk(
+                hunk.source_start,
+                hunk.source_length,
+                hunk.target_start,
+                hunk.target_length,
+                tuple(ops),
+            )
         )
     return FileChange(path, old, kind, tuple(added), tuple(removed), tuple(hunks), binary)

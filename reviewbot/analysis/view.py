@@ -40,8 +40,9 @@ class DictTree:
 
     def listdir(self, path: str) -> tuple[str, ...]:
         prefix = path.rstrip("/") + "/" if path else ""
-        names = {name[len(prefix) :].split("/", 1)[0] for name in self._files
-                 if name.startswith(prefix)}
+        names = {
+            name[len(prefix) :].split("/", 1)[0] for name in self._files if name.startswith(prefix)
+        }
         return tuple(sorted(names))
 
 

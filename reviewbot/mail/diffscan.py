@@ -20,11 +20,7 @@ _START = re.compile(r"^(diff --git |Index: \S|diff -\S)")
 
 
 def _is_file_header(lines: list[str], i: int) -> bool:
-    return (
-        lines[i].startswith("--- ")
-        and i + 1 < len(lines)
-        and lines[i + 1].startswith("+++ ")
-    )
+    return lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
 
 
 def find_diff(text: str) -> tuple[int, int] | None:
@@ -65,7 +61,7 @@ def _scan(lines: list[str], start: int) -> int | None:
                     old -= 1
                 elif op == "+":
                     new -= 1
-                elif op == " " or body == "" or body == "\r":
+                elif op == " " or body in {"", "\r"}:
                     old -= 1
                     new -= 1
                 else:
@@ -91,8 +87,10 @@ def _scan(lines: list[str], start: int) -> int | None:
                 seen_content = True
                 last_good = i
             continue
-        if not line.strip() and i + 1 < len(lines) and (
-            _START.match(lines[i + 1]) or _is_file_header(lines, i + 1)
+        if (
+            not line.strip()
+            and i + 1 < len(lines)
+            and (_START.match(lines[i + 1]) or _is_file_header(lines, i + 1))
         ):
             i += 1
             continue

@@ -130,10 +130,9 @@ def _body_and_diff(msg: email.message.Message, problems: list[str]) -> tuple[str
         disposition = (part.get("Content-Disposition") or "").lower()
         is_text = ctype == "text/plain" or ctype in _PATCH_TYPES
         if not is_text:
-            if ctype.startswith("text/") and "attachment" in disposition:
-                is_text = True
-            elif ctype == "application/octet-stream" and _looks_like_patch_name(part):
-                is_text = True
+            attached_text = ctype.startswith("text/") and "attachment" in disposition
+            patch_blob = ctype == "application/octet-stream" and _looks_like_patch_name(part)
+            is_text = attached_text or patch_blob
         if not is_text:
             continue
         try:

@@ -74,18 +74,18 @@ def assemble(messages: Iterable[Message]) -> tuple[list[Series], list[Message]]:
             else:
                 others.append(message)
             continue
-        group = by_root.get(message.message_id) or _threads_to_root(message, by_root, key)
-        if group is None:
+        found = by_root.get(message.message_id) or _threads_to_root(message, by_root, key)
+        if found is None:
             loose.append(message)
             continue
-        _place(group, message, others)
+        _place(found, message, others)
 
     for message in loose:
-        group = _loose_group(groups, message)
-        if group is None:
-            group = _Group(message, message.tags.version, message.tags.total or 1, message.sender)
-            groups.append(group)
-        _place(group, message, others)
+        target = _loose_group(groups, message)
+        if target is None:
+            target = _Group(message, message.tags.version, message.tags.total or 1, message.sender)
+            groups.append(target)
+        _place(target, message, others)
 
     series = [_finish(group) for group in groups if group.parts]
     others.extend(group.cover for group in groups if not group.parts and group.cover)
@@ -123,13 +123,19 @@ def _threads_to_root(
     return None
 
 
+def _topic(message: Message) -> tuple[str, ...]:
+    """Subject prefixes that tell series apart: [PATCH 6.12 ...] vs [PATCH 6.6 ...]."""
+    return tuple(p.upper() for p in message.tags.prefixes if p.upper() not in ("PATCH", "RESEND"))
+
+
 def _loose_group(groups: list[_Group], message: Message) -> _Group | None:
     for group in reversed(groups):
-        if (group.version, group.total, group.sender) == (
-            message.tags.version,
-            message.tags.total,
-            message.sender,
-        ) and message.tags.number not in group.parts:
+        if (
+            (group.version, group.total, group.sender)
+            == (message.tags.version, message.tags.total, message.sender)
+            and _topic(group.root) == _topic(message)
+            and message.tags.number not in group.parts
+        ):
             return group
     return None
 

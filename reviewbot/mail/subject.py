@@ -9,7 +9,7 @@ from reviewbot.model import SubjectTags
 _REPLY = re.compile(r"^\s*((re|aw|sv|fwd?|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _BRACKET = re.compile(r"^\s*\[([^\[\]]*)\]")
 _PART = re.compile(r"(\d+)\s*(?:/|\s+of\s+)\s*(\d+)")
-_VERSION = re.compile(r"(?:^|[^a-z])v(\d+)$", re.IGNORECASE)
+_VERSION = re.compile(r"(?:^|[^a-z]|(?<=patch))v(\d+)$", re.IGNORECASE)
 
 
 def parse_subject(subject: str) -> SubjectTags:

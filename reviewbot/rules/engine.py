@@ -46,30 +46,52 @@ def review_series(
         try:
             parsed.append((patch, parse_diff(patch.diff or "")))
         except BadDiffError as exc:
-            findings.append(_tag(patch_unreadable.finding("", None, str(exc)), patch))
+            findings.append(
+                _tag(
+                    patch_unreadable.finding(
+                        "",
+                        None,
+                        f"{exc}{_damage((patch.diff or '') + patch.body)}",
+                        hint="resend with git send-email (or b4 send); mail clients mangle diffs",
+                    ),
+                    patch,
+                )
+            )
             parsed.append((patch, None))
 
     changes_so_far: dict[str, str | None] = {}
-    applied_ok: dict[str, bool] = {}
     per_patch: list[tuple[Message, tuple[FileChange, ...], dict[str, str | None], bool]] = []
     for patch, changes in parsed:
         if changes is None:
             continue
         before = dict(changes_so_far)
-        ok = True
+        failed: list[str] = []
         view = Overlay(base, changes_so_far)
         for change in changes:
             try:
                 text = _apply(view, change)
             except ApplyError as exc:
-                ok = False
-                findings.append(_tag(patch_does_not_apply.finding(change.path, None, str(exc)),
-                                     patch))
+                failed.append(str(exc))
                 continue
             if change.kind is ChangeKind.RENAMED and change.old_path:
                 changes_so_far[change.old_path] = None
             changes_so_far[change.path] = text
-        applied_ok[patch.message_id] = ok
+        ok = not failed
+        if failed:
+            first = failed[0].split(":", 1)[0]
+            findings.append(
+                _tag(
+                    patch_does_not_apply.finding(
+                        first,
+                        None,
+                        f"does not apply to the checked tree ({len(failed)} of {len(changes)} "
+                        f"file(s)): {'; '.join(failed[:3])}",
+                        hint="findings that depend on the tree are lowered to info; say the base "
+                        "with base-commit: (git format-patch --base)",
+                    ),
+                    patch,
+                )
+            )
         per_patch.append((patch, changes, before, ok))
 
     final_touched = _facts(changes_so_far)
@@ -92,6 +114,13 @@ def review_series(
         findings.extend(run_rules(ctx, rules))
     findings.sort(key=Finding.sort_key)
     return SeriesResult(series, tuple(findings))
+
+
+def _damage(diff: str) -> str:
+    """Name the usual mail-client damage when it shows."""
+    if "\n\u00a0" in diff or diff.startswith("\u00a0"):
+        return " (context lines start with non-breaking spaces: the mail client damaged it)"
+    return ""
 
 
 def _apply(view: TreeView, change: FileChange) -> str | None:
@@ -132,20 +161,28 @@ def run_rules(ctx: PatchContext, rules: Sequence[Rule]) -> list[Finding]:
         except Exception as exc:  # one rule must never lose the report
             log.exception("rule %s crashed on <%s>", current.id, ctx.patch.message_id)
             where = traceback.extract_tb(exc.__traceback__)[-1]
-            out.append(_tag(RULE_CRASHED.finding(
-                "", None,
-                f"rule {current.id} ({current.name}) crashed: {type(exc).__name__}: {exc} "
-                f"at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}",
-            ), ctx.patch))
+            out.append(
+                _tag(
+                    RULE_CRASHED.finding(
+                        "",
+                        None,
+                        f"rule {current.id} ({current.name}) crashed: {type(exc).__name__}: {exc} "
+                        f"at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}",
+                    ),
+                    ctx.patch,
+                )
+            )
             continue
         for finding in found:
             if current.needs_base and not ctx.applied and finding.severity is not Severity.INFO:
                 finding = replace(
                     finding,
                     severity=Severity.INFO,
-                    evidence=(*finding.evidence,
-                              f"lowered from {finding.severity}: the patch does not apply to "
-                              "this tree, so the tree may not be the author's base"),
+                    evidence=(
+                        *finding.evidence,
+                        f"lowered from {finding.severity}: the patch does not apply to "
+                        "this tree, so the tree may not be the author's base",
+                    ),
                 )
             out.append(_tag(finding, ctx.patch))
     return out

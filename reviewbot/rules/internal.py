@@ -14,20 +14,32 @@ def _none(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
 
 
 RULE_CRASHED = Rule(
-    "RB000", "internal-rule-crashed", Severity.INFO,
-    "A rule failed on this patch; the rest of the report is complete.", _none,
+    "RB000",
+    "internal-rule-crashed",
+    Severity.INFO,
+    "A rule failed on this patch; the rest of the report is complete.",
+    _none,
     needs_base=False,
 )
 
 
-@rule("RB001", "patch-unreadable", Severity.ERROR,
-      "The mail carries a diff that cannot be read, or one with a hostile path.",
-      needs_base=False)
+@rule(
+    "RB001",
+    "patch-unreadable",
+    Severity.ERROR,
+    "The mail carries a diff that cannot be read, or one with a hostile path.",
+    needs_base=False,
+)
 def patch_unreadable(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     return ()  # reported by the engine when parsing fails
 
 
-@rule("RB002", "patch-does-not-apply", Severity.INFO,
-      "The patch does not apply to the tree reviewbot checks against.", needs_base=False)
+@rule(
+    "RB002",
+    "patch-does-not-apply",
+    Severity.INFO,
+    "The patch does not apply to the tree reviewbot checks against.",
+    needs_base=False,
+)
 def patch_does_not_apply(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     return ()  # reported by the engine when applying fails

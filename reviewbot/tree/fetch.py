@@ -33,18 +33,26 @@ def _download_tarball(cache_dir: Path, progress: Progress | None) -> Path:
     if target.exists():
         return target
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise TreeError(f"no {TARBALL} and no apt-get/dpkg-deb to fetch {PACKAGE}; "
-                        "pass --tree PATH to a kernel tree")
+        raise TreeError(
+            f"no {TARBALL} and no apt-get/dpkg-deb to fetch {PACKAGE}; "
+            "pass --tree PATH to a kernel tree"
+        )
     if progress:
         progress("download", 0, 1)
     result = subprocess.run(
-        ["apt-get", "download", PACKAGE], cwd=downloads, capture_output=True, text=True,
-        timeout=1800, check=False,
+        ["apt-get", "download", PACKAGE],
+        cwd=downloads,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
     )
     debs = sorted(downloads.glob(f"{PACKAGE}_*.deb"))
     if result.returncode != 0 or not debs:
-        raise TreeError(f"apt-get download {PACKAGE} failed: {result.stderr.strip()[-300:]} "
-                        "(run 'apt-get update' first, or pass --tree PATH)")
+        raise TreeError(
+            f"apt-get download {PACKAGE} failed: {result.stderr.strip()[-300:]} "
+            "(run 'apt-get update' first, or pass --tree PATH)"
+        )
     with tempfile.TemporaryDirectory(dir=downloads) as tmp:
         subprocess.run(["dpkg-deb", "-x", str(debs[-1]), tmp], check=True, timeout=1800)
         found = list(Path(tmp).rglob(f"{PACKAGE}.tar.xz"))
@@ -63,11 +71,22 @@ def _unpack(tarball: Path, dest: Path, progress: Progress | None) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     total = tarball.stat().st_size
     digest = hashlib.sha256()
-    with subprocess.Popen(
-        ["tar", "-xJf", "-", "--no-same-owner", "--no-same-permissions",
-         "--strip-components=1", "-C", str(dest)],
-        stdin=subprocess.PIPE,
-    ) as tar, tarball.open("rb") as source:
+    with (
+        subprocess.Popen(
+            [
+                "tar",
+                "-xJf",
+                "-",
+                "--no-same-owner",
+                "--no-same-permissions",
+                "--strip-components=1",
+                "-C",
+                str(dest),
+            ],
+            stdin=subprocess.PIPE,
+        ) as tar,
+        tarball.open("rb") as source,
+    ):
         assert tar.stdin is not None
         done = 0
         while chunk := source.read(1 << 20):

@@ -150,7 +150,10 @@ def tree_key(root: Path) -> str:
         try:
             head = subprocess.run(
                 ["git", "-C", str(root), "rev-parse", "HEAD"],
-                capture_output=True, text=True, check=True, timeout=30,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             head = None
@@ -221,7 +224,11 @@ def build_index(
     index = merge(root, tree_key(root), {p: f for p, (_, f) in facts.items()})
     log.info(
         "indexed %s: %d files re-read of %d, %d symbols, %d exports in %.1fs",
-        root, len(stale), len(listing), len(index.symbols), len(index.exports),
+        root,
+        len(stale),
+        len(listing),
+        len(index.symbols),
+        len(index.exports),
         time.monotonic() - started,
     )
     return index

@@ -10,9 +10,7 @@ import re
 from dataclasses import dataclass
 
 _CONFIG = re.compile(r"^\s*(menuconfig|config)\s+([A-Za-z0-9_]+)\s*(?:#.*)?$")
-_TYPE = re.compile(
-    r"^\s*(bool|boolean|tristate|string|int|hex|def_bool|def_tristate)\b\s*(.*)$"
-)
+_TYPE = re.compile(r"^\s*(bool|boolean|tristate|string|int|hex|def_bool|def_tristate)\b\s*(.*)$")
 _PROMPT = re.compile(r"^\s*prompt\b\s*(\S.*)$")
 _SELECT = re.compile(r"^\s*(select|imply)\s+([A-Za-z0-9_]+)")
 _HELP = re.compile(r"^\s*(help|---help---)\s*$")
@@ -94,15 +92,20 @@ def scan_kconfig(text: str, path: str) -> list[SymbolDef]:
             indent = len(line) - len(line.lstrip())
             if help_indent == 0:
                 help_indent = indent
-            if indent >= help_indent and help_indent > 0:
+            if indent >= help_indent > 0:
                 continue
             in_help = False
         match = _CONFIG.match(line)
         if match:
             close()
             current = {
-                "name": match.group(2), "path": path, "line": number, "type": "",
-                "prompt": False, "help": False, "in_choice": choice_depth > 0,
+                "name": match.group(2),
+                "path": path,
+                "line": number,
+                "type": "",
+                "prompt": False,
+                "help": False,
+                "in_choice": choice_depth > 0,
             }
             continue
         keyword = line.strip().split(" ", 1)[0]
@@ -208,7 +211,13 @@ def scan_makefile(text: str, path: str) -> list[ObjRef]:
                 continue
             if word.endswith((".o", "/")):
                 out.append(
-                    ObjRef(path, number, match.group("prefix"), config,
-                           "config" if config else suffix, word)
+                    ObjRef(
+                        path,
+                        number,
+                        match.group("prefix"),
+                        config,
+                        "config" if config else suffix,
+                        word,
+                    )
                 )
     return out
