@@ -5,7 +5,7 @@ A fixture is a mail or git format-patch file. Lines in its commit message of the
     Expect: KC001 drivers/iommu/Kconfig:13
 
 declare one finding each (rule id, path, post-image line; `path` alone when the finding
-has no line). A bad fixture's findings from the rules it names, plus the rule whose
+has no line; `-` for a finding about the whole patch, with no path). A bad fixture's findings from the rules it names, plus the rule whose
 directory holds it, must be exactly those declared; a good fixture declares none.
 """
 
@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from reviewbot.mail.mbox import read_input
+from reviewbot.mail.parse import parse_mail
 
 _EXPECT = re.compile(r"^Expect:\s+([A-Z]{2,3}\d{3})\s+(\S+?)(?::(\d+))?\s*$", re.MULTILINE)
 
@@ -35,9 +38,20 @@ class Fixture:
 
 def expectations(text: str) -> frozenset[Expectation]:
     return frozenset(
-        Expectation(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None)
+        Expectation(
+            m.group(1),
+            "" if m.group(2) == "-" else m.group(2),
+            int(m.group(3)) if m.group(3) else None,
+        )
         for m in _EXPECT.finditer(text)
     )
+
+
+def _declared(path: Path) -> frozenset[Expectation]:
+    """Expect: lines of every mail in the file, read after MIME decoding."""
+    data = path.read_bytes()
+    bodies = [parse_mail(raw).body for raw in read_input(data, str(path))]
+    return frozenset().union(*(expectations(body) for body in bodies))
 
 
 def load_fixtures(rules_dir: Path) -> list[Fixture]:
@@ -45,6 +59,5 @@ def load_fixtures(rules_dir: Path) -> list[Fixture]:
     for rule_dir in sorted(p for p in rules_dir.iterdir() if p.is_dir()):
         for kind in ("bad", "good"):
             for path in sorted((rule_dir / kind).glob("*.patch")):
-                text = path.read_text(encoding="utf-8", errors="replace")
-                out.append(Fixture(rule_dir.name, path, kind == "bad", expectations(text)))
+                out.append(Fixture(rule_dir.name, path, kind == "bad", _declared(path)))
     return out
