@@ -12,6 +12,8 @@ from pathlib import Path
 from reviewbot import __version__
 from reviewbot.config import Config, load_config
 from reviewbot.errors import MalformedMailError, ReviewbotError, UserInputError
+from reviewbot.kconfig.confirm import make_confirm
+from reviewbot.kconfig.provider import KconfigEvaluator
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
@@ -116,15 +118,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     base = FsTree(root)
     arches = tuple(args.arch or config.arches)
     results: list[SeriesResult] = []
-    for series in series_list:
-        if series.missing:
-            print(
-                f"note: series <{series.message_id}> v{series.version} is missing "
-                f"part(s) {_ranges(series.missing)} of {series.total}; "
-                "checking the parts present",
-                file=sys.stderr,
-            )
-        results.append(review_series(series, base, index, rules, arches))
+    evaluator = None if args.no_kconfig else KconfigEvaluator(
+        root, index.kconfig_digest, make_confirm(root, config.cache_dir))
+    try:
+        for series in series_list:
+            if series.missing:
+                print(
+                    f"note: series <{series.message_id}> v{series.version} is missing "
+                    f"part(s) {_ranges(series.missing)} of {series.total}; "
+                    "checking the parts present",
+                    file=sys.stderr,
+                )
+            results.append(review_series(series, base, index, rules, arches, evaluator))
+    finally:
+        if evaluator is not None:
+            evaluator.close()
     if args.format == "json":
         sys.stdout.write(to_json(results, skipped, index.key))
     else:
@@ -175,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--list", metavar="LIST_ID", help="apply this list's rule policy")
+    check.add_argument("--no-kconfig", action="store_true",
+                       help="skip Kconfig evaluation (static rules only)")
     check.set_defaults(func=cmd_check)
 
     tree = sub.add_parser("tree", help="fetch (if needed) and index a kernel tree")

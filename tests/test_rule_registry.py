@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from reviewbot.config import default_cache_dir
+from reviewbot.kconfig.confirm import make_confirm
+from reviewbot.kconfig.facts import KconfigDelta
+from reviewbot.kconfig.plan import KconfigPlan
+from reviewbot.kconfig.provider import KconfigEvaluator
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
@@ -18,7 +25,9 @@ from reviewbot.tree.index import TreeIndex
 REPO = Path(__file__).resolve().parent.parent
 RULES_DIR = REPO / "rules"
 SECTIONS = ("## What it checks", "## Why it matters", "## Example", "## Fix", "## Limits")
-NO_BAD_FIXTURE = {"RB000"}  # a crash cannot be provoked by a patch; tested in test_engine
+# A crash cannot be provoked by a patch (tested in tests/rules/test_engine.py); a Kconfig
+# evaluation failure needs a worker killed by its limits (tests/kconfig/test_provider.py).
+NO_BAD_FIXTURE = {"RB000", "RB003"}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
@@ -50,19 +59,35 @@ def test_every_rule_dir_is_registered() -> None:
 FIXTURES = load_fixtures(RULES_DIR)
 
 
+@pytest.fixture(scope="session")
+def evaluator(real_tree: Path, real_index: TreeIndex) -> Iterator[KconfigEvaluator]:
+    """One warm Kconfig evaluator for every fixture (base parses stay cached)."""
+    warm = KconfigEvaluator(
+        real_tree, real_index.kconfig_digest, make_confirm(real_tree, default_cache_dir())
+    )
+    yield warm
+    warm.close()
+
+
 @pytest.mark.realtree
 @pytest.mark.parametrize(
     "fixture", FIXTURES, ids=lambda f: f"{f.rule}/{f.path.parent.name}/{f.path.name}"
 )
-def test_fixture(fixture: Fixture, real_tree: Path, real_index: TreeIndex) -> None:
+def test_fixture(
+    fixture: Fixture, real_tree: Path, real_index: TreeIndex, evaluator: KconfigEvaluator
+) -> None:
     assert fixture.bad == bool(fixture.expected), "bad fixtures declare findings, good ones none"
     messages = [parse_mail(raw) for raw in read_input(fixture.path.read_bytes(), str(fixture.path))]
     series_list, _ = assemble(messages)
     assert series_list, "fixture holds no patch"
+
+    def pinned(plan: KconfigPlan) -> Mapping[str, KconfigDelta]:
+        return evaluator(replace(plan, arches=fixture.arches))
+
     findings = [
         f
         for series in series_list
-        for f in review_series(series, FsTree(real_tree), real_index, RULES).findings
+        for f in review_series(series, FsTree(real_tree), real_index, RULES, (), pinned).findings
     ]
     checked = {fixture.rule} | {e.rule for e in fixture.expected}
     if not any(e.rule == "RB002" for e in fixture.expected):

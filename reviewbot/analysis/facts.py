@@ -50,6 +50,19 @@ class PatchedIndex:
         kept = [r for r in self.base.objects.get(obj_path, ()) if r.makefile not in self.touched]
         return kept + self._objects.get(obj_path, [])
 
+    def selectors_of(self, name: str) -> list[str]:
+        """Symbols whose entries `select name` (any arch), in the patched tree."""
+        found = {
+            d.name
+            for d in self.base.selectors.get(name, ())
+            if d.path not in self.touched
+        }
+        for defs in self._symbols.values():
+            for d in defs:
+                if any(target == name for target, _ in d.selects):
+                    found.add(d.name)
+        return sorted(found)
+
     def all_symbol_names(self) -> set[str]:
         return set(self.base.symbols) | set(self._symbols)
 

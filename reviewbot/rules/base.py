@@ -9,12 +9,14 @@ parsed diff, tree views before and after it, and the index as it was and as it b
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from reviewbot.analysis.diff import ChangeKind, FileChange, Line
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
+from reviewbot.kconfig.facts import KconfigDelta
+from reviewbot.kconfig.plan import KconfigPlan
 from reviewbot.model import Finding, Message, Series, Severity
 from reviewbot.tree.index import TreeIndex, classify
 
@@ -34,6 +36,8 @@ class PatchContext:
     index_final: PatchedIndex
     applied: bool = True
     arches: tuple[str, ...] = ()
+    kconfig: Mapping[str, KconfigDelta] = field(default_factory=dict)
+    kconfig_plan: KconfigPlan | None = None
 
     def files(self, *kinds: str) -> Iterator[FileChange]:
         """Changed files, optionally only of some kinds ('kconfig', 'kbuild', 'source')."""

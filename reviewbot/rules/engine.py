@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from reviewbot.analysis.apply import ApplyError, apply_change
 from reviewbot.analysis.diff import ChangeKind, FileChange, parse_diff
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import Overlay, TreeView
-from reviewbot.errors import BadDiffError
+from reviewbot.errors import BadDiffError, ReviewbotError
+from reviewbot.kconfig.facts import KconfigDelta
+from reviewbot.kconfig.plan import DEFAULT_ARCHES, KconfigPlan, plan
 from reviewbot.model import Finding, Message, Series, Severity
 from reviewbot.rules.base import PatchContext, Rule
-from reviewbot.rules.internal import RULE_CRASHED, patch_does_not_apply, patch_unreadable
+from reviewbot.rules.internal import (
+    RULE_CRASHED,
+    kconfig_evaluation_failed,
+    patch_does_not_apply,
+    patch_unreadable,
+)
 from reviewbot.tree.index import FileFacts, TreeIndex, classify, facts_for
 
 log = logging.getLogger(__name__)
@@ -32,14 +39,22 @@ class SeriesResult:
     findings: tuple[Finding, ...]
 
 
+KconfigProvider = Callable[[KconfigPlan], Mapping[str, KconfigDelta]]
+
+
 def review_series(
     series: Series,
     base: TreeView,
     index: TreeIndex,
     rules: Sequence[Rule],
     arches: tuple[str, ...] = (),
+    kconfig: KconfigProvider | None = None,
 ) -> SeriesResult:
-    """Apply the series patch by patch in memory and run every rule on each patch."""
+    """Apply the series patch by patch in memory and run every rule on each patch.
+
+    kconfig, when given, evaluates the Kconfig plan of each patch that touches Kconfig
+    files (it does the I/O: a sandboxed worker); its results reach rules as ctx.kconfig.
+    """
     findings: list[Finding] = []
     parsed: list[tuple[Message, tuple[FileChange, ...] | None]] = []
     for patch in series.patches:
@@ -98,6 +113,12 @@ def review_series(
     index_final = PatchedIndex(index, final_touched)
     for number, (patch, changes, before, ok) in enumerate(per_patch):
         after = per_patch[number + 1][2] if number + 1 < len(per_patch) else changes_so_far
+        index_after = PatchedIndex(index, _facts(after))
+        kplan, deltas, failure = _evaluate_kconfig(
+            changes, (before, Overlay(base, before)), (after, Overlay(base, after)),
+            index_after, arches, kconfig)
+        if failure:
+            findings.append(_tag(kconfig_evaluation_failed.finding("", None, failure), patch))
         ctx = PatchContext(
             patch=patch,
             series=series,
@@ -106,14 +127,38 @@ def review_series(
             after=Overlay(base, after),
             index=index,
             index_before=PatchedIndex(index, _facts(before)),
-            index_after=PatchedIndex(index, _facts(after)),
+            index_after=index_after,
             index_final=index_final,
             applied=ok,
             arches=arches,
+            kconfig=deltas,
+            kconfig_plan=kplan,
         )
         findings.extend(run_rules(ctx, rules))
     findings.sort(key=Finding.sort_key)
     return SeriesResult(series, tuple(findings))
+
+
+def _evaluate_kconfig(
+    changes: tuple[FileChange, ...],
+    before: tuple[dict[str, str | None], TreeView],
+    after: tuple[dict[str, str | None], TreeView],
+    index_after: PatchedIndex,
+    arches: tuple[str, ...],
+    provider: KconfigProvider | None,
+) -> tuple[KconfigPlan | None, Mapping[str, KconfigDelta], str]:
+    if provider is None:
+        return None, {}, ""
+    touched = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
+    kplan = plan(touched, before[0], after[0], index_after, arches or DEFAULT_ARCHES,
+                 before[1], after[1])
+    if kplan is None:
+        return None, {}, ""
+    try:
+        return kplan, provider(kplan), ""
+    except ReviewbotError as exc:
+        log.warning("Kconfig evaluation failed: %s", exc)
+        return kplan, {}, f"Kconfig evaluation failed: {exc}"
 
 
 def _damage(diff: str) -> str:

@@ -5,7 +5,11 @@ A fixture is a mail or git format-patch file. Lines in its commit message of the
     Expect: KC001 drivers/iommu/Kconfig:13
 
 declare one finding each (rule id, path, post-image line; `path` alone when the finding
-has no line; `-` for a finding about the whole patch, with no path). A bad fixture's findings from the rules it names, plus the rule whose
+has no line; `-` for a finding about the whole patch, with no path). A line
+
+    Arches: arm64 x86_64
+
+pins the architectures Kconfig is evaluated for (default: x86_64), to keep tests fast. A bad fixture's findings from the rules it names, plus the rule whose
 directory holds it, must be exactly those declared; a good fixture declares none.
 """
 
@@ -18,6 +22,7 @@ from pathlib import Path
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
 
+_ARCHES = re.compile(r"^Arches:\s+(.+)$", re.MULTILINE)
 _EXPECT = re.compile(r"^Expect:\s+([A-Z]{2,3}\d{3})\s+(\S+?)(?::(\d+))?\s*$", re.MULTILINE)
 
 
@@ -34,6 +39,7 @@ class Fixture:
     path: Path
     bad: bool
     expected: frozenset[Expectation]
+    arches: tuple[str, ...] = ("x86_64",)
 
 
 def expectations(text: str) -> frozenset[Expectation]:
@@ -47,11 +53,16 @@ def expectations(text: str) -> frozenset[Expectation]:
     )
 
 
-def _declared(path: Path) -> frozenset[Expectation]:
-    """Expect: lines of every mail in the file, read after MIME decoding."""
+def _declared(path: Path) -> tuple[frozenset[Expectation], tuple[str, ...]]:
+    """Expect: and Arches: lines of every mail in the file, read after MIME decoding."""
     data = path.read_bytes()
     bodies = [parse_mail(raw).body for raw in read_input(data, str(path))]
-    return frozenset().union(*(expectations(body) for body in bodies))
+    arches: list[str] = []
+    for body in bodies:
+        for match in _ARCHES.finditer(body):
+            arches += match.group(1).split()
+    expected = frozenset().union(*(expectations(body) for body in bodies))
+    return expected, tuple(arches) or ("x86_64",)
 
 
 def load_fixtures(rules_dir: Path) -> list[Fixture]:
@@ -59,5 +70,6 @@ def load_fixtures(rules_dir: Path) -> list[Fixture]:
     for rule_dir in sorted(p for p in rules_dir.iterdir() if p.is_dir()):
         for kind in ("bad", "good"):
             for path in sorted((rule_dir / kind).glob("*.patch")):
-                out.append(Fixture(rule_dir.name, path, kind == "bad", _declared(path)))
+                expected, arches = _declared(path)
+                out.append(Fixture(rule_dir.name, path, kind == "bad", expected, arches))
     return out

@@ -6,16 +6,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reviewbot.model import Severity
-from reviewbot.rules import exports, internal, kbuild, kconfig_static
+from reviewbot.rules import exports, internal, kbuild, kconfig_eval, kconfig_static
 from reviewbot.rules.base import Rule
 
 RULES: tuple[Rule, ...] = (
     internal.RULE_CRASHED,
     internal.patch_unreadable,
     internal.patch_does_not_apply,
+    internal.kconfig_evaluation_failed,
     *kconfig_static.RULES,
     *kbuild.RULES,
     *exports.RULES,
+    *kconfig_eval.RULES,
 )
 
 

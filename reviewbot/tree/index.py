@@ -57,6 +57,7 @@ class TreeIndex:
     objects: dict[str, list[ObjRef]] = field(default_factory=dict)
     kconfig_files: frozenset[str] = frozenset()
     kbuild_files: frozenset[str] = frozenset()
+    kconfig_digest: str = ""
 
     def is_defined(self, name: str) -> bool:
         return name in self.symbols
@@ -67,6 +68,26 @@ class TreeIndex:
     def builders_of(self, obj_path: str) -> list[ObjRef]:
         """Makefile words that build obj_path ('dir/file.o' or 'dir/sub/')."""
         return self.objects.get(obj_path, [])
+
+    @cached_property
+    def objects_by_config(self) -> dict[str, list[str]]:
+        """CONFIG symbol -> object/dir paths listed under obj-$(CONFIG_X) or <mod>-$(CONFIG_X)."""
+        out: dict[str, list[str]] = {}
+        for path, refs in self.objects.items():
+            for ref in refs:
+                if ref.config:
+                    out.setdefault(ref.config, []).append(path)
+        return out
+
+    @cached_property
+    def selectors(self) -> dict[str, list[SymbolDef]]:
+        """Target symbol -> the entries that select it."""
+        out: dict[str, list[SymbolDef]] = {}
+        for defs in self.symbols.values():
+            for definition in defs:
+                for target, _ in definition.selects:
+                    out.setdefault(target, []).append(definition)
+        return out
 
     @cached_property
     def _module_names(self) -> dict[str, list[str]]:
@@ -222,6 +243,7 @@ def build_index(
             pickle.dump(facts, handle, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(store)
     index = merge(root, tree_key(root), {p: f for p, (_, f) in facts.items()})
+    index.kconfig_digest = kconfig_digest(root, listing)
     log.info(
         "indexed %s: %d files re-read of %d, %d symbols, %d exports in %.1fs",
         root,
@@ -232,6 +254,19 @@ def build_index(
         time.monotonic() - started,
     )
     return index
+
+
+def kconfig_digest(root: Path, listing: dict[str, str]) -> str:
+    """Identity of everything a Kconfig parse reads: the Kconfig files and kconfig scripts.
+
+    Two checkouts whose Kconfig files are the same get the same digest, so a cached
+    parse is reused when a base commit differs only outside Kconfig.
+    """
+    digest = hashlib.sha256(str(root).encode())
+    for path in sorted(listing):
+        if classify(path) == "kconfig":
+            digest.update(f"{path}\0{listing[path]}\n".encode())
+    return digest.hexdigest()[:20]
 
 
 def merge(root: Path | str, key: str, facts: dict[str, FileFacts]) -> TreeIndex:

@@ -1,0 +1,1 @@
+"""Kconfig evaluation with kconfiglib: compatibility layer, overlay loading, facts."""

@@ -1,0 +1,296 @@
+"""Plain data about an evaluated Kconfig tree, and the kconfiglib queries that make it.
+
+The dataclasses are what crosses the worker boundary (as JSON) and what rules read; the
+functions taking a kconfiglib.Kconfig run inside the sandboxed worker only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import kconfiglib
+from kconfiglib import AND, OR, Symbol, expr_items, expr_str, expr_value, split_expr
+
+TYPES = {
+    kconfiglib.BOOL: "bool",
+    kconfiglib.TRISTATE: "tristate",
+    kconfiglib.STRING: "string",
+    kconfiglib.INT: "int",
+    kconfiglib.HEX: "hex",
+}
+_TRI = {0: "n", 1: "m", 2: "y"}
+
+
+@dataclass(frozen=True)
+class SymbolFacts:
+    name: str
+    type: str
+    prompt: bool
+    locations: tuple[tuple[str, int], ...]
+    direct_dep: str
+    rev_dep: str
+    selected_by: tuple[str, ...]
+    selects: tuple[tuple[str, str], ...]
+    defaults: tuple[tuple[str, str], ...]
+    choice: bool
+    own_depends: bool
+
+    @property
+    def computed(self) -> bool:
+        """No prompt, no 'depends on', and a default that is an expression, not a constant."""
+        return (
+            not self.prompt
+            and not self.own_depends
+            and not self.choice
+            and any(v not in ("y", "n", "m") for v, _ in self.defaults)
+        )
+
+
+@dataclass(frozen=True)
+class Witness:
+    """An assignment showing a problem: e.g. selector=y while target's deps are n."""
+
+    kind: str
+    subject: str
+    other: str
+    found: bool
+    assignments: tuple[tuple[str, str], ...] = ()
+    detail: str = ""
+    confirmed: bool | None = None  # by the kernel's conf: None when not asked
+    conf_output: str = ""
+
+    def text(self) -> str:
+        return " ".join(f"{name}={value}" for name, value in self.assignments)
+
+
+@dataclass(frozen=True)
+class KconfigFacts:
+    """One tree (base or patched) evaluated for one arch."""
+
+    arch: str
+    error: str | None = None
+    loop: tuple[tuple[str, str, int], ...] = ()
+    symbols: Mapping[str, SymbolFacts] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    files: frozenset[str] = frozenset()
+    witnesses: tuple[Witness, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["files"] = sorted(self.files)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KconfigFacts:
+        symbols = {
+            name: SymbolFacts(
+                **{
+                    **value,
+                    "locations": tuple(tuple(x) for x in value["locations"]),
+                    "selected_by": tuple(value["selected_by"]),
+                    "selects": tuple(tuple(x) for x in value["selects"]),
+                    "defaults": tuple(tuple(x) for x in value["defaults"]),
+                }
+            )
+            for name, value in data.get("symbols", {}).items()
+        }
+        witnesses = tuple(
+            Witness(**{**w, "assignments": tuple(tuple(a) for a in w["assignments"])})
+            for w in data.get("witnesses", ())
+        )
+        return cls(
+            arch=data["arch"],
+            error=data.get("error"),
+            loop=tuple((str(a), str(b), int(c)) for a, b, c in data.get("loop", ())),
+            symbols=symbols,
+            warnings=tuple(data.get("warnings", ())),
+            files=frozenset(data.get("files", ())),
+            witnesses=witnesses,
+        )
+
+
+@dataclass(frozen=True)
+class KconfigDelta:
+    """One arch's evaluation of the tree before and after a patch."""
+
+    arch: str
+    base: KconfigFacts
+    patched: KconfigFacts
+    seconds: float = 0.0
+
+
+_LOOP_LINE = re.compile(r"(\w+) \(defined at ([^:]+):(\d+)\)")
+
+
+def loop_of(message: str) -> tuple[tuple[str, str, int], ...]:
+    """The symbols of a kconfiglib 'Dependency loop' error, in order, with locations."""
+    seen: list[tuple[str, str, int]] = []
+    for match in _LOOP_LINE.finditer(message):
+        item = (match.group(1), match.group(2), int(match.group(3)))
+        if item not in seen:
+            seen.append(item)
+    return tuple(seen)
+
+
+def symbol_facts(sym: Symbol) -> SymbolFacts:
+    selectors = sorted(
+        {
+            s.name
+            for s in expr_items(sym.rev_dep)
+            if isinstance(s, Symbol)
+            and s.nodes
+            and s.name != sym.name
+            and sym in {t for t, _ in s.orig_selects}
+        }
+    )
+    own = any(
+        node.dep is not None and node.dep is not node.kconfig.y and not _inherited(node)
+        for node in sym.nodes
+    )
+    return SymbolFacts(
+        name=sym.name,
+        type=TYPES.get(sym.orig_type, "unknown"),
+        prompt=any(node.prompt for node in sym.nodes),
+        locations=tuple((node.filename, node.linenr) for node in sym.nodes),
+        direct_dep=expr_str(sym.direct_dep),
+        rev_dep=expr_str(sym.rev_dep),
+        selected_by=tuple(selectors),
+        selects=tuple((target.name, expr_str(cond)) for target, cond in sym.orig_selects),
+        defaults=tuple((expr_str(value), expr_str(cond)) for value, cond in sym.orig_defaults),
+        choice=sym.choice is not None,
+        own_depends=own,
+    )
+
+
+def _inherited(node: Any) -> bool:
+    """True when a node's dependency comes only from enclosing menus/ifs/choices."""
+    parent = node.parent
+    return parent is not None and node.dep is parent.dep
+
+
+def collect(
+    kc: kconfiglib.Kconfig, arch: str, names: Iterable[str], srctree_files: bool = True
+) -> KconfigFacts:
+    for sym in kc.unique_defined_syms:  # compute values so select warnings are made
+        _ = sym.str_value
+    symbols = {
+        name: symbol_facts(kc.syms[name])
+        for name in names
+        if name in kc.syms and kc.syms[name].nodes
+    }
+    return KconfigFacts(
+        arch=arch,
+        symbols=symbols,
+        warnings=tuple(kc.warnings),
+        files=frozenset(kc.kconfig_filenames) if srctree_files else frozenset(),
+    )
+
+
+# ---- witness search -------------------------------------------------------------------
+
+
+def _enable(kc: kconfiglib.Kconfig, sym: Symbol, want: int, depth: int = 0) -> bool:
+    """Greedily make sym >= want by enabling what its dependencies need."""
+    if sym.tri_value >= want:
+        return True
+    if depth > 10 or sym.choice is not None:
+        return False
+    for conjunct in split_expr(sym.direct_dep, AND):
+        if expr_value(conjunct):
+            continue
+        _satisfy(kc, conjunct, depth + 1)
+    if sym.type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        for value in sorted(sym.assignable):
+            if value >= want:
+                sym.set_value(value)
+                break
+    return bool(sym.tri_value >= want)
+
+
+def _satisfy(kc: kconfiglib.Kconfig, expr: Any, depth: int) -> None:
+    if isinstance(expr, Symbol):
+        if expr.nodes and not expr.is_constant:
+            _enable(kc, expr, 2 if expr.type == kconfiglib.BOOL else 1, depth)
+        return
+    if isinstance(expr, tuple) and expr[0] == kconfiglib.NOT and isinstance(expr[1], Symbol):
+        if 0 in expr[1].assignable:
+            expr[1].set_value(0)
+        return
+    if isinstance(expr, tuple) and expr[0] == OR:
+        for alternative in split_expr(expr, OR):
+            _satisfy(kc, alternative, depth)
+            if expr_value(alternative):
+                return
+
+
+def _assignments(kc: kconfiglib.Kconfig) -> tuple[tuple[str, str], ...]:
+    out = []
+    for sym in kc.unique_defined_syms:
+        if sym.user_value is not None and sym.type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+            out.append((sym.name, _TRI[sym.tri_value]))
+    return tuple(sorted(out))
+
+
+def witness_unmet_select(kc: kconfiglib.Kconfig, selector: str, target: str) -> Witness:
+    """Find values where selector forces target while target's direct deps are false."""
+    kc.unset_values()
+    sel, tgt = kc.syms.get(selector), kc.syms.get(target)
+    if sel is None or tgt is None or not sel.nodes or not tgt.nodes:
+        return Witness("unmet-select", selector, target, False, detail="undefined")
+    needed = set(expr_items(sel.direct_dep))
+    for conjunct in split_expr(tgt.direct_dep, AND):
+        for item in expr_items(conjunct):
+            if (
+                isinstance(item, Symbol)
+                and item not in needed
+                and item.nodes
+                and 0 in item.assignable
+            ):
+                item.set_value(0)
+    _enable(kc, sel, 1)
+    ok = tgt.direct_dep is not kc.y and expr_value(tgt.direct_dep) < expr_value(tgt.rev_dep)
+    result = Witness(
+        "unmet-select",
+        selector,
+        target,
+        ok,
+        _assignments(kc) if ok else (),
+        f"depends on {expr_str(tgt.direct_dep)}" if ok else "",
+    )
+    kc.unset_values()
+    return result
+
+
+def witness_builtin_vs_module(kc: kconfiglib.Kconfig, consumer: str, provider: str) -> Witness:
+    """Find values where consumer=y while provider=m (directly or through a selector at m)."""
+    kc.unset_values()
+    con, pro = kc.syms.get(consumer), kc.syms.get(provider)
+    if con is None or pro is None or pro.orig_type != kconfiglib.TRISTATE:
+        return Witness("builtin-module", consumer, provider, False, detail="not tristate")
+    _enable(kc, kc.modules, 2)
+    if 1 in pro.assignable or _enable(kc, pro, 1):
+        pro.set_value(1)
+    _enable(kc, con, 2)
+    if not (con.tri_value == 2 and pro.tri_value == 1):
+        for selector in sorted(
+            {s for s in expr_items(pro.rev_dep) if isinstance(s, Symbol)}, key=lambda s: s.name
+        ):
+            kc.unset_values()
+            _enable(kc, kc.modules, 2)
+            _enable(kc, con, 2)
+            if selector.orig_type == kconfiglib.TRISTATE:
+                _enable(kc, selector, 1)
+                if 1 in selector.assignable:
+                    selector.set_value(1)
+            if con.tri_value == 2 and pro.tri_value == 1:
+                break
+    ok = con.tri_value == 2 and pro.tri_value == 1
+    values = dict(_assignments(kc)) | {consumer: "y", provider: "m"}
+    result = Witness(
+        "builtin-module", consumer, provider, ok, tuple(sorted(values.items())) if ok else ()
+    )
+    kc.unset_values()
+    return result

@@ -1,0 +1,152 @@
+"""Decide what to evaluate for a patch: arches, symbols, witness queries (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.analysis.view import TreeView
+from reviewbot.tree.index import classify
+from reviewbot.tree.scan import SymbolDef, scan_kconfig
+
+DEFAULT_ARCHES = ("x86_64", "arm64")
+MAX_ARCHES = 5
+# arch/<dir> -> the ARCH to evaluate it with
+SRCARCH_TO_ARCH = {
+    "x86": "x86_64",
+    "arm64": "arm64",
+    "arm": "arm",
+    "riscv": "riscv",
+    "powerpc": "powerpc",
+    "s390": "s390",
+    "mips": "mips",
+    "sparc": "sparc64",
+    "alpha": "alpha",
+    "m68k": "m68k",
+    "loongarch": "loongarch",
+    "parisc": "parisc",
+    "sh": "sh",
+    "xtensa": "xtensa",
+    "arc": "arc",
+    "csky": "csky",
+    "hexagon": "hexagon",
+    "microblaze": "microblaze",
+    "nios2": "nios2",
+    "openrisc": "openrisc",
+    "um": "um",
+}
+_ARCH_PATH = re.compile(r"^arch/([^/]+)/")
+_DEPENDS = re.compile(r"^\s*depends\s+on\b")
+
+
+@dataclass(frozen=True)
+class KconfigPlan:
+    arches: tuple[str, ...]
+    names: tuple[str, ...]
+    witnesses: tuple[tuple[str, str, str], ...]
+    before: Mapping[str, str | None]
+    after: Mapping[str, str | None]
+    type_changes: tuple[tuple[str, str, str], ...]  # (symbol, old type, new type)
+
+
+def _arch_of(path: str) -> str | None:
+    match = _ARCH_PATH.match(path)
+    return SRCARCH_TO_ARCH.get(match.group(1)) if match else None
+
+
+def entry_lines(text: str) -> dict[str, list[str]]:
+    """Each config entry's lines (stripped), to tell which entries a patch changed."""
+    out: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.split("\n"):
+        words = line.split()
+        if words and words[0] in ("config", "menuconfig") and len(words) > 1:
+            current = out.setdefault(words[1], [])
+            continue
+        if words and words[0] in (
+            "endmenu",
+            "menu",
+            "endif",
+            "if",
+            "choice",
+            "endchoice",
+            "source",
+            "comment",
+            "rsource",
+            "osource",
+            "orsource",
+        ):
+            current = None
+            continue
+        if current is not None and line.strip():
+            current.append(line.strip())
+    return out
+
+
+def _defs(texts: Mapping[str, str | None]) -> dict[str, list[SymbolDef]]:
+    out: dict[str, list[SymbolDef]] = {}
+    for path, text in texts.items():
+        for definition in scan_kconfig(text or "", path):
+            out.setdefault(definition.name, []).append(definition)
+    return out
+
+
+def plan(
+    touched: Iterable[str],
+    before: Mapping[str, str | None],
+    after: Mapping[str, str | None],
+    index_after: PatchedIndex,
+    configured: tuple[str, ...] = DEFAULT_ARCHES,
+    view_before: TreeView | None = None,
+    view_after: TreeView | None = None,
+) -> KconfigPlan | None:
+    """A plan when the patch touches Kconfig files; None when there is nothing to evaluate.
+
+    before/after are the overlays (every file the series changed so far, None = deleted)
+    as the tree was before this patch and after it; the views read whole trees.
+    """
+    files = sorted({p for p in touched if classify(p) == "kconfig"})
+    if not files:
+        return None
+    old = {p: view_before.read(p) if view_before else before.get(p) for p in files}
+    new = {p: view_after.read(p) if view_after else after.get(p) for p in files}
+    old_defs, new_defs = _defs(old), _defs(new)
+    names = set(old_defs) | set(new_defs)
+    pairs_old = {(d.name, t) for defs in old_defs.values() for d in defs for t, _ in d.selects}
+    pairs_new = {(d.name, t) for defs in new_defs.values() for d in defs for t, _ in d.selects}
+    witnesses = {("unmet-select", s, t) for s, t in pairs_new - pairs_old}
+    old_entries = {k: v for p in files for k, v in entry_lines(old[p] or "").items()}
+    new_entries = {k: v for p in files for k, v in entry_lines(new[p] or "").items()}
+    for name, lines in new_entries.items():
+        old_deps = [x for x in old_entries.get(name, []) if _DEPENDS.match(x)]
+        new_deps = [x for x in lines if _DEPENDS.match(x)]
+        if name in old_entries and new_deps != old_deps:
+            for selector in index_after.selectors_of(name):
+                witnesses.add(("unmet-select", selector, name))
+    names |= {t for _, s, t in witnesses} | {s for _, s, _ in witnesses}
+    type_changes = []
+    for name in sorted(set(old_defs) & set(new_defs)):
+        old_types = {d.type for d in old_defs[name]}
+        new_types = {d.type for d in new_defs[name]}
+        if old_types != new_types and len(old_types) == 1 and len(new_types) == 1:
+            type_changes.append((name, old_types.pop(), new_types.pop()))
+    arches = list(configured)
+    for path in files:
+        arch = _arch_of(path)
+        if arch and arch not in arches:
+            arches.insert(0, arch)
+    for name in sorted(names):
+        for definition in index_after.symbol_defs(name):
+            arch = _arch_of(definition.path)
+            if arch and arch not in arches:
+                arches.append(arch)
+    return KconfigPlan(
+        arches=tuple(arches[:MAX_ARCHES]),
+        names=tuple(sorted(names)),
+        witnesses=tuple(sorted(witnesses)),
+        before={p: t for p, t in before.items() if classify(p) == "kconfig"},
+        after={p: t for p, t in after.items() if classify(p) == "kconfig"},
+        type_changes=tuple(type_changes),
+    )

@@ -1,0 +1,86 @@
+"""Evaluate a patch's Kconfig plan: the worker for each arch, then conf to confirm witnesses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from reviewbot.kconfig.client import KconfigClient, worker_rss_kb
+from reviewbot.kconfig.facts import KconfigDelta, Witness
+from reviewbot.kconfig.plan import KconfigPlan
+
+log = logging.getLogger(__name__)
+
+# (overlay, arch, witness) -> (confirmed: True/False, or None when conf cannot run; output)
+Confirm = Callable[[Mapping[str, str | None], str, Witness], tuple[bool | None, str]]
+
+
+class KconfigEvaluator:
+    """The KconfigProvider the engine calls: warm workers, per-arch deltas, confirmations.
+
+    `workers` processes run side by side (one per core); each arch always goes to the
+    same worker, so its base parse stays warm there. `only` restricts the arches a plan
+    may use (tests and benchmarks pin them).
+    """
+
+    def __init__(
+        self,
+        tree: Path,
+        base_key: str,
+        confirm: Confirm | None = None,
+        workers: int = 2,
+        only: tuple[str, ...] | None = None,
+    ) -> None:
+        self.tree = tree
+        self.base_key = base_key
+        self.confirm = confirm
+        self.only = only
+        self._clients: list[KconfigClient | None] = [None] * max(1, workers)
+        self._slots: dict[str, int] = {}
+
+    def _client(self, arch: str) -> KconfigClient:
+        slot = self._slots.setdefault(arch, len(self._slots) % len(self._clients))
+        client = self._clients[slot]
+        if client is None:
+            client = self._clients[slot] = KconfigClient(self.tree)
+        return client
+
+    def close(self) -> None:
+        for slot, client in enumerate(self._clients):
+            if client is not None:
+                client.__exit__(None, None, None)
+                self._clients[slot] = None
+
+    def rss_kb(self) -> list[int]:
+        return [worker_rss_kb(c) or 0 for c in self._clients if c is not None]
+
+    def __call__(self, plan: KconfigPlan) -> dict[str, KconfigDelta]:
+        arches = [a for a in plan.arches if self.only is None or a in self.only]
+        if self.only is not None and not arches:
+            arches = list(self.only)
+
+        def one(arch: str) -> KconfigDelta:
+            delta = self._client(arch).evaluate(
+                arch, self.base_key, plan.after, plan.names, plan.witnesses, before=plan.before
+            )
+            return self._confirmed(plan, delta)
+
+        for arch in arches:
+            self._client(arch)  # assign slots in a stable order
+        with ThreadPoolExecutor(max_workers=len(self._clients)) as pool:
+            results = dict(zip(arches, pool.map(one, arches), strict=True))
+        return {arch: results[arch] for arch in arches}
+
+    def _confirmed(self, plan: KconfigPlan, delta: KconfigDelta) -> KconfigDelta:
+        if self.confirm is None:
+            return delta
+        witnesses = []
+        for witness in delta.patched.witnesses:
+            if witness.kind == "unmet-select" and witness.found:
+                ok, output = self.confirm(plan.after, delta.arch, witness)
+                witness = replace(witness, confirmed=ok, conf_output=output)
+            witnesses.append(witness)
+        return replace(delta, patched=replace(delta.patched, witnesses=tuple(witnesses)))

@@ -1,0 +1,149 @@
+"""The Kconfig worker process: evaluates base and patched trees with kconfiglib.
+
+Runs as `python -m reviewbot.kconfig.worker` inside the sandbox (kconfiglib reads
+os.environ and runs Kconfig's $(shell,...)). It reads one JSON request per line on stdin
+and answers one JSON line on stdout. Base parses stay warm, keyed by (tree, arch, key).
+
+Request:  {"srctree", "arch", "base_key", "before": {path: text|null},
+           "overlay": {path: text|null}, "names": [...], "witnesses": [[kind, subject, other]]}
+("before" is the tree as earlier patches of the series left it; empty = the base.)
+Response: {"ok": true, "base": KconfigFacts, "patched": KconfigFacts}
+          | {"ok": false, "error": "..."}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import kconfiglib
+
+from reviewbot.kconfig.compat import OverlayKconfig
+from reviewbot.kconfig.env import kconfig_env
+from reviewbot.kconfig.facts import (
+    KconfigFacts,
+    collect,
+    loop_of,
+    witness_builtin_vs_module,
+    witness_unmet_select,
+)
+
+_BASES: dict[tuple[str, str, str], kconfiglib.Kconfig | str] = {}
+_MAX_BASES = 4
+_DEFINED_AT = re.compile(r"\(defined at ([^:)]+):\d+\)")
+
+
+def _load(srctree: str, arch: str, overlay: Mapping[str, str | None]) -> kconfiglib.Kconfig:
+    os.environ.update(kconfig_env(srctree, arch))
+    return OverlayKconfig(srctree, overlay, warn_to_stderr=False)
+
+
+def _base(srctree: str, arch: str, key: str) -> kconfiglib.Kconfig | str:
+    slot = (srctree, arch, key)
+    if slot not in _BASES:
+        if len(_BASES) >= _MAX_BASES:
+            _BASES.pop(next(iter(_BASES)))
+        try:
+            _BASES[slot] = _load(srctree, arch, {})
+        except kconfiglib.KconfigError as exc:
+            _BASES[slot] = str(exc)
+    return _BASES[slot]
+
+
+def _witnesses(kc: kconfiglib.Kconfig, wanted: Sequence[Sequence[str]]) -> tuple[Any, ...]:
+    out = []
+    for kind, subject, other in wanted:
+        if kind == "unmet-select":
+            out.append(witness_unmet_select(kc, subject, other))
+        elif kind == "builtin-module":
+            out.append(witness_builtin_vs_module(kc, subject, other))
+    return tuple(out)
+
+
+def _facts(
+    kc: kconfiglib.Kconfig | str, arch: str, names: Sequence[str], wanted: Sequence[Sequence[str]]
+) -> KconfigFacts:
+    if isinstance(kc, str):
+        return KconfigFacts(arch=arch, error=kc, loop=loop_of(kc))
+    facts = collect(kc, arch, names)
+    warnings = tuple(_DEFINED_AT.sub(r"(defined at \1)", w) for w in facts.warnings)
+    return KconfigFacts(
+        arch=arch,
+        symbols=facts.symbols,
+        warnings=warnings,
+        files=facts.files,
+        witnesses=_witnesses(kc, wanted),
+    )
+
+
+def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
+    srctree, arch = request["srctree"], request["arch"]
+    overlay: dict[str, str | None] = dict(request.get("overlay", {}))
+    names: list[str] = list(request.get("names", []))
+    wanted = [tuple(w) for w in request.get("witnesses", [])]
+    before: dict[str, str | None] = dict(request.get("before", {}))
+    base: kconfiglib.Kconfig | str
+    if before:
+        try:
+            base = _load(srctree, arch, before)
+        except kconfiglib.KconfigError as exc:
+            base = str(exc)
+    else:
+        base = _base(srctree, arch, request.get("base_key", ""))
+    base_facts = _facts(base, arch, names, wanted)
+    if overlay == before:
+        return {"ok": True, "base": base_facts.to_json(), "patched": base_facts.to_json()}
+    try:
+        patched: kconfiglib.Kconfig | str = _load(srctree, arch, overlay)
+    except kconfiglib.KconfigError as exc:
+        patched = str(exc)
+    facts = _facts(patched, arch, names, wanted)
+    if isinstance(patched, str):
+        # Keep the other rules running: revert one touched file at a time.
+        for path in sorted(overlay):
+            partial = {k: v for k, v in overlay.items() if k != path}
+            try:
+                kc = _load(srctree, arch, partial)
+            except kconfiglib.KconfigError:
+                continue
+            rest = _facts(kc, arch, names, wanted)
+            facts = KconfigFacts(
+                arch=arch,
+                error=facts.error,
+                loop=facts.loop,
+                symbols=rest.symbols,
+                warnings=rest.warnings,
+                files=rest.files,
+                witnesses=rest.witnesses,
+            )
+            break
+    return {"ok": True, "base": base_facts.to_json(), "patched": facts.to_json()}
+
+
+def main() -> int:
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        started = time.monotonic()
+        try:
+            answer = evaluate(json.loads(line))
+        except Exception as exc:  # answer every request; the client decides
+            answer = {
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}",
+                "trace": traceback.format_exc(limit=5),
+            }
+        answer["seconds"] = round(time.monotonic() - started, 3)
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Run untrusted commands (patched Kconfig $(shell), make) under bubblewrap.
+
+The sandbox has no network, sees the host read-only with /tmp, /root, /home and the
+cache replaced by empty tmpfs (so nothing private is readable), the tree and the Python
+install bound read-only, one private writable output directory, a clean environment, and
+CPU-time, address-space, process-count and wall-clock limits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from reviewbot.errors import InfrastructureError
+
+
+class SandboxError(InfrastructureError):
+    """bubblewrap is missing or cannot start."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int = 300
+    memory_bytes: int = 4 << 30
+    processes: int = 512
+    wall_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What the sandboxed command may see: read-only paths, one writable dir, env, limits."""
+
+    readonly: tuple[Path, ...] = ()
+    writable: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    cwd: Path | None = None
+
+
+def bwrap_available() -> bool:
+    if shutil.which("bwrap") is None:
+        return False
+    probe = subprocess.run(
+        ["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    return probe.returncode == 0
+
+
+def _python_paths() -> list[Path]:
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        value = sysconfig.get_paths().get(key)
+        if value:
+            paths.add(Path(value))
+    paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
+    return sorted(paths)
+
+
+_HIDDEN = ("/tmp", "/root", "/home", "/var/tmp", "/run", "/srv", "/mnt", "/media")
+
+
+def command(box: Sandbox, argv: Sequence[str]) -> list[str]:
+    """The bwrap command line that runs argv inside box."""
+    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for hidden in _HIDDEN:
+        if Path(hidden).exists():
+            args += ["--tmpfs", hidden]
+    for path in (*_python_paths(), *box.readonly):
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    if box.writable is not None:
+        args += ["--bind", str(box.writable), str(box.writable)]
+    args += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    for key, value in box.env.items():
+        args += ["--setenv", key, value]
+    if box.cwd is not None:
+        args += ["--chdir", str(box.cwd)]
+    return [*args, "--", *argv]
+
+
+def _prlimit(limits: Limits) -> list[str]:
+    """Resource limits set by util-linux prlimit (no preexec_fn: callers use threads)."""
+    return [
+        "prlimit",
+        f"--cpu={limits.cpu_seconds}",
+        f"--as={limits.memory_bytes}",
+        f"--nproc={limits.processes}",
+        "--core=0",
+        "--",
+    ]
+
+
+def popen(box: Sandbox, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    """Start argv in the sandbox (stdin/stdout as the caller asks)."""
+    if shutil.which("bwrap") is None:
+        raise SandboxError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        [*_prlimit(box.limits), *command(box, argv)], **kwargs
+    )
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool
+
+
+def run(box: Sandbox, argv: Sequence[str], stdin: bytes = b"") -> Result:
+    """Run argv in the sandbox to completion (or until the wall-clock limit kills it).
+
+    Output goes to temporary files and only the last MAX_OUTPUT bytes of each are kept,
+    so a command that floods its output cannot fill memory.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = popen(box, argv, stdin=subprocess.PIPE, stdout=out, stderr=err)
+        try:
+            proc.communicate(stdin, timeout=box.limits.wall_seconds)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            timed_out = True
+        return Result(proc.returncode, _tail(out), _tail(err), timed_out)
+
+
+MAX_OUTPUT = 1 << 20
+
+
+def _tail(handle: IO[bytes]) -> str:
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - MAX_OUTPUT))
+    return handle.read().decode("utf-8", errors="replace")
