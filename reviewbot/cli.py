@@ -12,7 +12,7 @@ from pathlib import Path
 from reviewbot import __version__
 from reviewbot.config import Config, load_config
 from reviewbot.errors import MalformedMailError, ReviewbotError, UserInputError
-from reviewbot.kconfig.confirm import make_confirm
+from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.provider import KconfigEvaluator
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
@@ -118,8 +118,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     base = FsTree(root)
     arches = tuple(args.arch or config.arches)
     results: list[SeriesResult] = []
-    evaluator = None if args.no_kconfig else KconfigEvaluator(
-        root, index.kconfig_digest, make_confirm(root, config.cache_dir))
+    evaluator = (
+        None
+        if args.no_kconfig
+        else KconfigEvaluator(
+            root,
+            index.kconfig_digest,
+            make_confirm(root, config.cache_dir),
+            parse_check=make_parse_check(root, config.cache_dir),
+        )
+    )
     try:
         for series in series_list:
             if series.missing:
@@ -183,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--list", metavar="LIST_ID", help="apply this list's rule policy")
-    check.add_argument("--no-kconfig", action="store_true",
-                       help="skip Kconfig evaluation (static rules only)")
+    check.add_argument(
+        "--no-kconfig", action="store_true", help="skip Kconfig evaluation (static rules only)"
+    )
     check.set_defaults(func=cmd_check)
 
     tree = sub.add_parser("tree", help="fetch (if needed) and index a kernel tree")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.config import default_cache_dir
-from reviewbot.kconfig.confirm import make_confirm
+from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.facts import KconfigDelta
 from reviewbot.kconfig.plan import KconfigPlan
 from reviewbot.kconfig.provider import KconfigEvaluator
@@ -62,8 +62,12 @@ FIXTURES = load_fixtures(RULES_DIR)
 @pytest.fixture(scope="session")
 def evaluator(real_tree: Path, real_index: TreeIndex) -> Iterator[KconfigEvaluator]:
     """One warm Kconfig evaluator for every fixture (base parses stay cached)."""
+    cache = default_cache_dir()
     warm = KconfigEvaluator(
-        real_tree, real_index.kconfig_digest, make_confirm(real_tree, default_cache_dir())
+        real_tree,
+        real_index.kconfig_digest,
+        make_confirm(real_tree, cache),
+        parse_check=make_parse_check(real_tree, cache),
     )
     yield warm
     warm.close()

@@ -52,11 +52,7 @@ class PatchedIndex:
 
     def selectors_of(self, name: str) -> list[str]:
         """Symbols whose entries `select name` (any arch), in the patched tree."""
-        found = {
-            d.name
-            for d in self.base.selectors.get(name, ())
-            if d.path not in self.touched
-        }
+        found = {d.name for d in self.base.selectors.get(name, ()) if d.path not in self.touched}
         for defs in self._symbols.values():
             for d in defs:
                 if any(target == name for target, _ in d.selects):

@@ -1,4 +1,4 @@
-"""Confirm kconfiglib witnesses with the kernel's own conf (olddefconfig on the witness)."""
+"""The kernel's own conf as ground truth: confirm witnesses, decide parse errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from reviewbot.errors import InfrastructureError
-from reviewbot.kconfig.conf import conf_olddefconfig
+from reviewbot.kconfig.conf import ConfParse, conf_diff_warnings, conf_olddefconfig, conf_parse
 from reviewbot.kconfig.facts import Witness
-from reviewbot.kconfig.provider import Confirm
+from reviewbot.kconfig.provider import Confirm, ParseCheck
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +36,32 @@ def make_confirm(tree: Path, cache_dir: Path) -> Confirm:
         return False, ""
 
     return confirm
+
+
+def make_parse_check(tree: Path, cache_dir: Path) -> ParseCheck:
+    """A check that runs conf on the tree before and after a patch and returns new messages.
+
+    Base runs are cached per (arch, overlay), so a series or a benchmark pays once.
+    """
+    cache: dict[tuple[str, str], ConfParse] = {}
+
+    def key(overlay: Mapping[str, str | None]) -> str:
+        return repr(sorted((path, hash(text)) for path, text in overlay.items()))
+
+    def check(
+        before: Mapping[str, str | None], after: Mapping[str, str | None], arch: str
+    ) -> tuple[tuple[str | None, int | None, str, str], ...] | None:
+        try:
+            slot = (arch, key(before))
+            if slot not in cache:
+                cache[slot] = conf_parse(tree, before, arch, cache_dir)
+            patched = conf_parse(tree, after, arch, cache_dir)
+        except InfrastructureError as exc:
+            log.warning("conf unavailable, Kconfig parse not checked: %s", exc)
+            return None
+        if patched.timed_out:
+            return ((None, None, "error", "conf was killed by its time limit"),)
+        diff = conf_diff_warnings(cache[slot], patched)
+        return tuple((d.path, d.line, str(d.severity), d.text) for d in diff.diagnostics)
+
+    return check

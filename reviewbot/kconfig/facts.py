@@ -120,6 +120,10 @@ class KconfigDelta:
     base: KconfigFacts
     patched: KconfigFacts
     seconds: float = 0.0
+    # New messages of the kernel's conf on the patched tree: (path, line, severity, text);
+    # conf_checked is False when conf did not run for this arch.
+    conf_new: tuple[tuple[str | None, int | None, str, str], ...] = ()
+    conf_checked: bool = False
 
 
 _LOOP_LINE = re.compile(r"(\w+) \(defined at ([^:]+):(\d+)\)")

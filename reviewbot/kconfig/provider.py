@@ -16,6 +16,12 @@ log = logging.getLogger(__name__)
 
 # (overlay, arch, witness) -> (confirmed: True/False, or None when conf cannot run; output)
 Confirm = Callable[[Mapping[str, str | None], str, Witness], tuple[bool | None, str]]
+# (before overlay, after overlay, arch) -> new conf messages (path, line, severity, text),
+# or None when conf cannot run here
+ParseCheck = Callable[
+    [Mapping[str, str | None], Mapping[str, str | None], str],
+    tuple[tuple[str | None, int | None, str, str], ...] | None,
+]
 
 
 class KconfigEvaluator:
@@ -33,10 +39,12 @@ class KconfigEvaluator:
         confirm: Confirm | None = None,
         workers: int = 2,
         only: tuple[str, ...] | None = None,
+        parse_check: ParseCheck | None = None,
     ) -> None:
         self.tree = tree
         self.base_key = base_key
         self.confirm = confirm
+        self.parse_check = parse_check
         self.only = only
         self._clients: list[KconfigClient | None] = [None] * max(1, workers)
         self._slots: dict[str, int] = {}
@@ -72,6 +80,11 @@ class KconfigEvaluator:
             self._client(arch)  # assign slots in a stable order
         with ThreadPoolExecutor(max_workers=len(self._clients)) as pool:
             results = dict(zip(arches, pool.map(one, arches), strict=True))
+        if self.parse_check is not None and arches:
+            first = arches[0]
+            new = self.parse_check(plan.before, plan.after, first)
+            if new is not None:
+                results[first] = replace(results[first], conf_new=new, conf_checked=True)
         return {arch: results[arch] for arch in arches}
 
     def _confirmed(self, plan: KconfigPlan, delta: KconfigDelta) -> KconfigDelta:

@@ -115,8 +115,13 @@ def review_series(
         after = per_patch[number + 1][2] if number + 1 < len(per_patch) else changes_so_far
         index_after = PatchedIndex(index, _facts(after))
         kplan, deltas, failure = _evaluate_kconfig(
-            changes, (before, Overlay(base, before)), (after, Overlay(base, after)),
-            index_after, arches, kconfig)
+            changes,
+            (before, Overlay(base, before)),
+            (after, Overlay(base, after)),
+            index_after,
+            arches,
+            kconfig,
+        )
         if failure:
             findings.append(_tag(kconfig_evaluation_failed.finding("", None, failure), patch))
         ctx = PatchContext(
@@ -150,8 +155,9 @@ def _evaluate_kconfig(
     if provider is None:
         return None, {}, ""
     touched = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
-    kplan = plan(touched, before[0], after[0], index_after, arches or DEFAULT_ARCHES,
-                 before[1], after[1])
+    kplan = plan(
+        touched, before[0], after[0], index_after, arches or DEFAULT_ARCHES, before[1], after[1]
+    )
     if kplan is None:
         return None, {}, ""
     try:

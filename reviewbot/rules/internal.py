@@ -45,8 +45,12 @@ def patch_does_not_apply(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     return ()  # reported by the engine when applying fails
 
 
-@rule("RB003", "kconfig-evaluation-failed", Severity.INFO,
-      "Kconfig evaluation of this patch did not complete; Kconfig rules did not run.",
-      needs_base=False)
+@rule(
+    "RB003",
+    "kconfig-evaluation-failed",
+    Severity.INFO,
+    "Kconfig evaluation of this patch did not complete; Kconfig rules did not run.",
+    needs_base=False,
+)
 def kconfig_evaluation_failed(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     return ()  # reported by the engine when the Kconfig provider fails

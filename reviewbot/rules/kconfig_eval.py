@@ -318,6 +318,35 @@ def kconfiglib_unsupported(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         )
 
 
+@rule(
+    "KC018",
+    "kconfig-parse-error",
+    Severity.ERROR,
+    "The kernel's own conf rejects the patched Kconfig or prints new warnings for it.",
+)
+def parse_error(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    for delta in _deltas(ctx):
+        errors: dict[str | None, list[tuple[int | None, str]]] = {}
+        for path, line, severity, text in delta.conf_new:
+            if severity == "error" or "syntax error" in text:
+                errors.setdefault(path, []).append((line, text))
+                continue
+            yield rule.finding(path or "", line, f"scripts/kconfig/conf ({delta.arch}): {text}",
+                               severity=Severity.WARNING)
+        for path, items in errors.items():
+            # The parser's first error is the real one; what follows cascades from it.
+            first = items[0][0]
+            texts = [text for line, text in items if line == first]
+            yield rule.finding(
+                path or "", first,
+                f"scripts/kconfig/conf ({delta.arch}) rejects this: {'; '.join(texts)}",
+                hint="see Documentation/kbuild/kconfig-language.rst",
+                evidence=[f"line {line}: {text}" for line, text in items[len(texts):]],
+            )
+        if delta.conf_checked:
+            return  # conf runs on one arch; its verdict is not repeated per arch
+
+
 RULES: tuple[Rule, ...] = (
     recursive_dependency,
     select_unmet_deps,
@@ -325,5 +354,6 @@ RULES: tuple[Rule, ...] = (
     prompt_on_library,
     bool_to_tristate,
     select_choice,
+    parse_error,
     kconfiglib_unsupported,
 )

@@ -59,8 +59,7 @@ def matches(current: Rule, selector: str) -> bool:
         return True
     return (
         current.id == selector.upper()
-        or (current.id.startswith(selector.upper())
-        and selector.isalnum())
+        or (current.id.startswith(selector.upper()) and selector.isalnum())
         or current.name == selector
         or (selector.endswith("-") and current.name.startswith(selector))
     )
