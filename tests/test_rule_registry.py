@@ -68,6 +68,7 @@ def evaluator(real_tree: Path, real_index: TreeIndex) -> Iterator[KconfigEvaluat
         real_index.kconfig_digest,
         make_confirm(real_tree, cache),
         parse_check=make_parse_check(real_tree, cache),
+        index=real_index,
     )
     yield warm
     warm.close()

@@ -124,6 +124,9 @@ class KconfigDelta:
     # conf_checked is False when conf did not run for this arch.
     conf_new: tuple[tuple[str | None, int | None, str, str], ...] = ()
     conf_checked: bool = False
+    # Called functions some header also defines as static inline (a stub when the
+    # provider is off): the missing-link rule stays silent for them.
+    stubbed: frozenset[str] = frozenset()
 
 
 _LOOP_LINE = re.compile(r"(\w+) \(defined at ([^:]+):(\d+)\)")
@@ -295,6 +298,25 @@ def witness_builtin_vs_module(kc: kconfiglib.Kconfig, consumer: str, provider: s
     values = dict(_assignments(kc)) | {consumer: "y", provider: "m"}
     result = Witness(
         "builtin-module", consumer, provider, ok, tuple(sorted(values.items())) if ok else ()
+    )
+    kc.unset_values()
+    return result
+
+
+def witness_enabled_without(kc: kconfiglib.Kconfig, consumer: str, provider: str) -> Witness:
+    """Find values where consumer is enabled (y or m) while provider is n."""
+    kc.unset_values()
+    con, pro = kc.syms.get(consumer), kc.syms.get(provider)
+    if con is None or pro is None or not con.nodes or not pro.nodes:
+        return Witness("enabled-without", consumer, provider, False, detail="undefined")
+    _enable(kc, kc.modules, 2)
+    if 0 in pro.assignable:
+        pro.set_value(0)
+    _enable(kc, con, 1)
+    ok = con.tri_value >= 1 and pro.tri_value == 0
+    values = dict(_assignments(kc)) | {consumer: _TRI[con.tri_value], provider: "n"}
+    result = Witness(
+        "enabled-without", consumer, provider, ok, tuple(sorted(values.items())) if ok else ()
     )
     kc.unset_values()
     return result

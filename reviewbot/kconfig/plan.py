@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from reviewbot.analysis.diff import FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
+from reviewbot.kconfig.links import Call, new_calls
 from reviewbot.tree.index import classify
 from reviewbot.tree.scan import SymbolDef, scan_kconfig
 
@@ -49,6 +51,7 @@ class KconfigPlan:
     before: Mapping[str, str | None]
     after: Mapping[str, str | None]
     type_changes: tuple[tuple[str, str, str], ...]  # (symbol, old type, new type)
+    calls: tuple[Call, ...] = ()
 
 
 def _arch_of(path: str) -> str | None:
@@ -94,7 +97,7 @@ def _defs(texts: Mapping[str, str | None]) -> dict[str, list[SymbolDef]]:
 
 
 def plan(
-    touched: Iterable[str],
+    changes: Sequence[FileChange],
     before: Mapping[str, str | None],
     after: Mapping[str, str | None],
     index_after: PatchedIndex,
@@ -102,13 +105,16 @@ def plan(
     view_before: TreeView | None = None,
     view_after: TreeView | None = None,
 ) -> KconfigPlan | None:
-    """A plan when the patch touches Kconfig files; None when there is nothing to evaluate.
+    """A plan when the patch touches Kconfig files or calls into code of another CONFIG;
+    None when there is nothing to evaluate.
 
     before/after are the overlays (every file the series changed so far, None = deleted)
     as the tree was before this patch and after it; the views read whole trees.
     """
+    touched = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
     files = sorted({p for p in touched if classify(p) == "kconfig"})
-    if not files:
+    calls = new_calls(changes, index_after)
+    if not files and not calls:
         return None
     old = {p: view_before.read(p) if view_before else before.get(p) for p in files}
     new = {p: view_after.read(p) if view_after else after.get(p) for p in files}
@@ -125,6 +131,10 @@ def plan(
         if name in old_entries and new_deps != old_deps:
             for selector in index_after.selectors_of(name):
                 witnesses.add(("unmet-select", selector, name))
+    for call in calls:
+        witnesses.add(("enabled-without", call.consumer, call.provider))
+        if "tristate" in index_after.types_of(call.provider):
+            witnesses.add(("builtin-module", call.consumer, call.provider))
     names |= {t for _, s, t in witnesses} | {s for _, s, _ in witnesses}
     type_changes = []
     for name in sorted(set(old_defs) & set(new_defs)):
@@ -149,4 +159,5 @@ def plan(
         before={p: t for p, t in before.items() if classify(p) == "kconfig"},
         after={p: t for p, t in after.items() if classify(p) == "kconfig"},
         type_changes=tuple(type_changes),
+        calls=tuple(calls),
     )

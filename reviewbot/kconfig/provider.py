@@ -8,11 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.kconfig import search
 from reviewbot.kconfig.client import KconfigClient, worker_rss_kb
 from reviewbot.kconfig.facts import KconfigDelta, Witness
+from reviewbot.kconfig.links import controlling_config
 from reviewbot.kconfig.plan import KconfigPlan
+from reviewbot.tree.index import TreeIndex
 
 log = logging.getLogger(__name__)
+MAX_CALLERS = 16
 
 # (overlay, arch, witness) -> (confirmed: True/False, or None when conf cannot run; output)
 Confirm = Callable[[Mapping[str, str | None], str, Witness], tuple[bool | None, str]]
@@ -40,11 +45,13 @@ class KconfigEvaluator:
         workers: int = 2,
         only: tuple[str, ...] | None = None,
         parse_check: ParseCheck | None = None,
+        index: TreeIndex | None = None,
     ) -> None:
         self.tree = tree
         self.base_key = base_key
         self.confirm = confirm
         self.parse_check = parse_check
+        self.index = index
         self.only = only
         self._clients: list[KconfigClient | None] = [None] * max(1, workers)
         self._slots: dict[str, int] = {}
@@ -65,7 +72,49 @@ class KconfigEvaluator:
     def rss_kb(self) -> list[int]:
         return [worker_rss_kb(c) or 0 for c in self._clients if c is not None]
 
+    def _with_callers(self, plan: KconfigPlan) -> KconfigPlan:
+        """For bool -> tristate changes, ask whether built-in callers can meet X=m."""
+        if self.index is None:
+            return plan
+        base = PatchedIndex(self.index, {})
+        extra: set[tuple[str, str, str]] = set()
+        for symbol, old, new in plan.type_changes:
+            if (old, new) != ("bool", "tristate"):
+                continue
+            files = {
+                p[:-2] + ".c"
+                for p in self.index.objects_by_config.get(symbol, [])
+                if p.endswith(".o")
+            }
+            exports = [
+                name
+                for name, defs in self.index.exports.items()
+                if any(d.path in files for d in defs)
+            ]
+            for path in search.callers(self.tree, exports):
+                if path in files:
+                    continue
+                consumer = controlling_config(base, path[:-2] + ".o")
+                if consumer and consumer != symbol:
+                    extra.add(("builtin-module", consumer, symbol))
+        if not extra:
+            return plan
+        extra_sorted = tuple(sorted(extra))[:MAX_CALLERS]
+        names = tuple(sorted(set(plan.names) | {s for _, s, _ in extra_sorted}))
+        return replace(plan, witnesses=plan.witnesses + extra_sorted, names=names)
+
+    def _stubs(self, plan: KconfigPlan, results: Mapping[str, KconfigDelta]) -> frozenset[str]:
+        found = {
+            (w.subject, w.other)
+            for delta in results.values()
+            for w in delta.patched.witnesses
+            if w.kind == "enabled-without" and w.found
+        }
+        functions = {c.function for c in plan.calls if (c.consumer, c.provider) in found}
+        return frozenset(search.inline_stubs(self.tree, functions)) if functions else frozenset()
+
     def __call__(self, plan: KconfigPlan) -> dict[str, KconfigDelta]:
+        plan = self._with_callers(plan)
         arches = [a for a in plan.arches if self.only is None or a in self.only]
         if self.only is not None and not arches:
             arches = list(self.only)
@@ -80,7 +129,10 @@ class KconfigEvaluator:
             self._client(arch)  # assign slots in a stable order
         with ThreadPoolExecutor(max_workers=len(self._clients)) as pool:
             results = dict(zip(arches, pool.map(one, arches), strict=True))
-        if self.parse_check is not None and arches:
+        stubbed = self._stubs(plan, results)
+        if stubbed:
+            results = {a: replace(d, stubbed=stubbed) for a, d in results.items()}
+        if self.parse_check is not None and arches and plan.before != plan.after:
             first = arches[0]
             new = self.parse_check(plan.before, plan.after, first)
             if new is not None:

@@ -31,6 +31,7 @@ from reviewbot.kconfig.facts import (
     collect,
     loop_of,
     witness_builtin_vs_module,
+    witness_enabled_without,
     witness_unmet_select,
 )
 
@@ -63,6 +64,8 @@ def _witnesses(kc: kconfiglib.Kconfig, wanted: Sequence[Sequence[str]]) -> tuple
             out.append(witness_unmet_select(kc, subject, other))
         elif kind == "builtin-module":
             out.append(witness_builtin_vs_module(kc, subject, other))
+        elif kind == "enabled-without":
+            out.append(witness_enabled_without(kc, subject, other))
     return tuple(out)
 
 
@@ -127,6 +130,9 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
+    # kconfiglib invalidates values recursively; long dependency chains in the kernel
+    # exceed Python's default limit of 1000 frames when a witness sets values.
+    sys.setrecursionlimit(20000)
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -154,9 +154,8 @@ def _evaluate_kconfig(
 ) -> tuple[KconfigPlan | None, Mapping[str, KconfigDelta], str]:
     if provider is None:
         return None, {}, ""
-    touched = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
     kplan = plan(
-        touched, before[0], after[0], index_after, arches or DEFAULT_ARCHES, before[1], after[1]
+        changes, before[0], after[0], index_after, arches or DEFAULT_ARCHES, before[1], after[1]
     )
     if kplan is None:
         return None, {}, ""

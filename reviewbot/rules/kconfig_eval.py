@@ -44,7 +44,7 @@ def _entry_lines(text: str) -> list[str | None]:
     return out
 
 
-def _added_in_entry(
+def added_in_entry(
     ctx: PatchContext, entry: str, pattern: re.Pattern[str] | None = None
 ) -> Iterator[tuple[str, int, str]]:
     """Added Kconfig lines inside `config entry`, optionally matching pattern."""
@@ -59,12 +59,12 @@ def _added_in_entry(
                 yield change.path, line.number, line.text
 
 
-def _where(
+def where_added(
     ctx: PatchContext, entry: str, pattern: re.Pattern[str] | None, symbol: SymbolFacts | None
 ) -> tuple[str, int | None]:
-    for path, number, _ in _added_in_entry(ctx, entry, pattern):
+    for path, number, _ in added_in_entry(ctx, entry, pattern):
         return path, number
-    for path, number, _ in _added_in_entry(ctx, entry):
+    for path, number, _ in added_in_entry(ctx, entry):
         return path, number
     if symbol and symbol.locations:
         return symbol.locations[0][0], symbol.locations[0][1]
@@ -95,7 +95,7 @@ def recursive_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         path, line = "", None
         for name, _, _ in loop:
             others = re.compile(r"\b(" + "|".join(re.escape(n) for n in names - {name}) + r")\b")
-            for found_path, number, _ in _added_in_entry(ctx, name, others):
+            for found_path, number, _ in added_in_entry(ctx, name, others):
                 path, line = found_path, number
                 break
             if path:
@@ -140,9 +140,9 @@ def select_unmet_deps(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             reported.add(pair)
             selector, target = pair
             select = re.compile(rf"^\s*select\s+{re.escape(target)}\b")
-            path, line = _where(ctx, selector, select, None)
-            if not any(True for _ in _added_in_entry(ctx, selector, select)):
-                path, line = _where(
+            path, line = where_added(ctx, selector, select, None)
+            if not any(True for _ in added_in_entry(ctx, selector, select)):
+                path, line = where_added(
                     ctx, target, re.compile(r"^\s*depends\s+on"), delta.patched.symbols.get(target)
                 )
             severity = None if witness.confirmed else Severity.INFO
@@ -194,9 +194,9 @@ def select_computed(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             reported.add((selector, target))
             value = next(v for v, _ in facts_target.defaults if v not in ("y", "n", "m"))
             select = re.compile(rf"^\s*select\s+{re.escape(target)}\b")
-            path, line = _where(ctx, selector, select, None)
-            if not path or not any(True for _ in _added_in_entry(ctx, selector, select)):
-                path, line = _where(ctx, target, None, facts_target)
+            path, line = where_added(ctx, selector, select, None)
+            if not path or not any(True for _ in added_in_entry(ctx, selector, select)):
+                path, line = where_added(ctx, target, None, facts_target)
             yield rule.finding(
                 path,
                 line,
@@ -223,7 +223,7 @@ def prompt_on_library(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             if not old.selected_by:
                 continue
             reported.add(name)
-            path, line = _where(ctx, name, _PROMPT_LINE, facts)
+            path, line = where_added(ctx, name, _PROMPT_LINE, facts)
             users = ", ".join(old.selected_by[:4]) + ("..." if len(old.selected_by) > 4 else "")
             yield rule.finding(
                 path,
@@ -255,7 +255,7 @@ def bool_to_tristate(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 for w in delta.patched.witnesses
                 if w.kind == "builtin-module" and w.other == name and w.found
             ]
-            path, line = _where(ctx, name, re.compile(r"^\s*(tristate|def_tristate)\b"), facts)
+            path, line = where_added(ctx, name, re.compile(r"^\s*(tristate|def_tristate)\b"), facts)
             users = (
                 f"; {builtin[0].subject}=y can call it at =m ({builtin[0].text()})"
                 if builtin
@@ -288,7 +288,7 @@ def select_choice(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 continue
             reported.add((selector, target))
             select = re.compile(rf"^\s*select\s+{re.escape(target)}\b")
-            path, line = _where(ctx, selector, select, None)
+            path, line = where_added(ctx, selector, select, None)
             yield rule.finding(
                 path,
                 line,
@@ -331,17 +331,22 @@ def parse_error(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             if severity == "error" or "syntax error" in text:
                 errors.setdefault(path, []).append((line, text))
                 continue
-            yield rule.finding(path or "", line, f"scripts/kconfig/conf ({delta.arch}): {text}",
-                               severity=Severity.WARNING)
+            yield rule.finding(
+                path or "",
+                line,
+                f"scripts/kconfig/conf ({delta.arch}): {text}",
+                severity=Severity.WARNING,
+            )
         for path, items in errors.items():
             # The parser's first error is the real one; what follows cascades from it.
             first = items[0][0]
             texts = [text for line, text in items if line == first]
             yield rule.finding(
-                path or "", first,
+                path or "",
+                first,
                 f"scripts/kconfig/conf ({delta.arch}) rejects this: {'; '.join(texts)}",
                 hint="see Documentation/kbuild/kconfig-language.rst",
-                evidence=[f"line {line}: {text}" for line, text in items[len(texts):]],
+                evidence=[f"line {line}: {text}" for line, text in items[len(texts) :]],
             )
         if delta.conf_checked:
             return  # conf runs on one arch; its verdict is not repeated per arch

@@ -6,7 +6,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reviewbot.model import Severity
-from reviewbot.rules import exports, internal, kbuild, kconfig_eval, kconfig_static
+from reviewbot.rules import (
+    exports,
+    internal,
+    kbuild,
+    kconfig_eval,
+    kconfig_link,
+    kconfig_static,
+)
 from reviewbot.rules.base import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -18,6 +25,7 @@ RULES: tuple[Rule, ...] = (
     *kbuild.RULES,
     *exports.RULES,
     *kconfig_eval.RULES,
+    *kconfig_link.RULES,
 )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import kconfiglib
 import pytest
 
+from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.kconfig.compat import OverlayKconfig, rewrite
 from reviewbot.kconfig.plan import plan
@@ -56,23 +57,27 @@ def test_overlay_serves_added_and_deleted_files(tree: Path) -> None:
     assert not (tree / "new").exists()
 
 
+def _touch(path: str) -> tuple[FileChange, ...]:
+    return (FileChange(path, None, ChangeKind.MODIFIED, (), (), ()),)
+
+
 def test_plan_finds_new_selects_and_type_changes() -> None:
     base = {"sub/Kconfig": 'config A\n\tbool "A"\n\nconfig B\n\tbool\n'}
     after = {"sub/Kconfig": 'config A\n\tbool "A"\n\tselect B\n\nconfig B\n\ttristate\n'}
     index = PatchedIndex(index_of(base), {})
-    result = plan(["sub/Kconfig"], base, after, index)
+    result = plan(_touch("sub/Kconfig"), base, after, index)
     assert result is not None
     assert result.witnesses == (("unmet-select", "A", "B"),)
     assert result.type_changes == (("B", "bool", "tristate"),)
     assert result.arches[:2] == ("x86_64", "arm64")
-    assert plan(["drivers/x.c"], {}, {}, index) is None
+    assert plan(_touch("drivers/x.c"), {}, {}, index) is None
 
 
 def test_plan_adds_the_arch_of_touched_files() -> None:
     text = 'config KVM\n\tbool "KVM"\n'
     index = PatchedIndex(index_of({"arch/s390/kvm/Kconfig": text}), {})
     result = plan(
-        ["arch/s390/kvm/Kconfig"],
+        _touch("arch/s390/kvm/Kconfig"),
         {"arch/s390/kvm/Kconfig": text},
         {"arch/s390/kvm/Kconfig": text + "\tselect X\n"},
         index,

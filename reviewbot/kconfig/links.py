@@ -1,0 +1,139 @@
+"""Which CONFIG builds a file, and which exported functions a patch's new code calls (pure).
+
+Feeds the link rules: code built by CONFIG_Y that calls a function exported from an object
+built by CONFIG_X needs X whenever Y is on (=y needs X=y: built-in code cannot call a
+module). The Kconfig worker then looks for a configuration where that does not hold.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from reviewbot.analysis.diff import ChangeKind, FileChange
+from reviewbot.analysis.facts import PatchedIndex
+
+_CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\(")
+_NOT_CALLS = {
+    "if",
+    "for",
+    "while",
+    "switch",
+    "return",
+    "sizeof",
+    "typeof",
+    "__typeof__",
+    "defined",
+    "alignof",
+    "_Alignof",
+    "__alignof__",
+    "offsetof",
+    "container_of",
+    "likely",
+    "unlikely",
+    "case",
+    "do",
+    "else",
+    "asm",
+    "__asm__",
+    "volatile",
+    "__attribute__",
+    "_Static_assert",
+}
+MAX_CALLS = 24
+
+
+@dataclass(frozen=True)
+class Call:
+    """A new call from code built by consumer to a function built by provider."""
+
+    path: str
+    line: int
+    function: str  # as written
+    export: str  # the exported symbol it resolves to (f or __f)
+    consumer: str
+    provider: str
+    provider_object: str
+
+
+def controlling_config(index: PatchedIndex, obj: str, depth: int = 0) -> str | None:
+    """The CONFIG symbol that decides whether obj ('dir/x.o' or 'dir/') is built."""
+    if depth > 8:
+        return None
+    refs = index.builders_of(obj)
+    directory = posixpath.dirname(obj.rstrip("/"))
+    for ref in refs:
+        if ref.config:
+            return ref.config
+    for ref in refs:
+        if ref.prefix == "obj" and ref.suffix in ("y", "m"):
+            if ref.suffix == "m":
+                return None
+            return controlling_config(index, directory + "/", depth + 1) if directory else None
+        if ref.prefix not in ("obj", "lib", "core", "drivers", "net", "libs"):
+            return controlling_config(index, f"{directory}/{ref.prefix}.o", depth + 1)
+    return None
+
+
+def _object_of(path: str) -> str | None:
+    if not path.endswith((".c", ".S")):
+        return None
+    return path[:-2] + ".o"
+
+
+def _strip_comment(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", "", text)
+    text = re.sub(r"//.*$", "", text)
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+
+
+def new_calls(changes: Iterable[FileChange], index: PatchedIndex) -> list[Call]:
+    """Calls on added lines of .c files to functions exported by objects of another CONFIG."""
+    out: list[Call] = []
+    seen: set[tuple[str, str, str]] = set()
+    for change in changes:
+        obj = _object_of(change.path)
+        if obj is None or change.kind is ChangeKind.DELETED or change.binary:
+            continue
+        consumer = controlling_config(index, obj)
+        if consumer is None:
+            continue
+        for line in change.added:
+            text = _strip_comment(line.text)
+            if text.lstrip().startswith("#"):
+                continue
+            for match in _CALL.finditer(text):
+                function = match.group(1)
+                if function in _NOT_CALLS:
+                    continue
+                call = _resolve(index, change.path, line.number, function, consumer)
+                if call is None or (call.consumer, call.provider, call.export) in seen:
+                    continue
+                seen.add((call.consumer, call.provider, call.export))
+                out.append(call)
+                if len(out) >= MAX_CALLS:
+                    return out
+    return out
+
+
+def _resolve(
+    index: PatchedIndex, path: str, line: int, function: str, consumer: str
+) -> Call | None:
+    for export in (function, "__" + function):
+        defs = index.export_defs(export)
+        if not defs or any(d.path == path for d in defs):
+            continue
+        providers = {}
+        for definition in defs:
+            obj = _object_of(definition.path)
+            config = controlling_config(index, obj) if obj else None
+            if config is None:
+                return None  # exported by always-built code somewhere: links
+            providers[config] = obj
+        if consumer in providers or len(providers) != 1:
+            return None
+        ((provider, provider_object),) = providers.items()
+        return Call(path, line, function, export, consumer, provider, provider_object or "")
+    return None
