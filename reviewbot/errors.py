@@ -6,7 +6,13 @@
     │   ├── BadDiffError            a diff unidiff cannot read, or with a hostile path
     │   └── ConfigError             a config file or command-line value that is invalid
     └── InfrastructureError     our side failed: a tree missing, a download, a cache, a tool
-        └── TreeError               the kernel tree cannot be found, fetched or indexed
+        ├── TreeError               the kernel tree cannot be found, fetched or indexed
+        ├── SandboxError            bubblewrap is missing or cannot start (sandbox.py)
+        ├── KconfigWorkerError      the Kconfig worker died or timed out (kconfig/client.py)
+        ├── ConfBuildError          the kernel's conf cannot be built (kconfig/conf_build.py)
+        ├── StoreError              the SQLite store cannot be opened or migrated (store/db.py)
+        └── ExecutorError           a build job's worker was lost (build/executor.py)
+            └── JobError                a job function raised
 
 Callers show UserInputError to the user as a one-line reason (exit 2); an
 InfrastructureError is ours to fix and is logged with its cause.

@@ -87,7 +87,10 @@ def to_text(results: Sequence[SeriesResult]) -> str:
             )
             if finding.hint:
                 lines.append(f"  hint: {finding.hint}")
-            lines.extend(f"  note: {note}" for note in finding.evidence)
+            for note in finding.evidence:
+                first, *rest = note.splitlines() or [""]
+                lines.append(f"  note: {first}")
+                lines.extend(f"        {more}" for more in rest)
     counts = dict.fromkeys(Severity, 0)
     for result in results:
         for finding in result.findings:
