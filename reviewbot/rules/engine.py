@@ -17,6 +17,7 @@ from reviewbot.analysis.apply import ApplyError, apply_change
 from reviewbot.analysis.diff import ChangeKind, FileChange, parse_diff
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import Overlay, TreeView
+from reviewbot.build.model import BuildOutcome
 from reviewbot.errors import BadDiffError, ReviewbotError
 from reviewbot.kconfig.facts import KconfigDelta
 from reviewbot.kconfig.plan import DEFAULT_ARCHES, KconfigPlan, plan
@@ -40,6 +41,11 @@ class SeriesResult:
 
 
 KconfigProvider = Callable[[KconfigPlan], Mapping[str, KconfigDelta]]
+# (changes, index after the patch, overlay before it, overlay after it) -> build outcomes
+BuildProvider = Callable[
+    [tuple[FileChange, ...], PatchedIndex, Mapping[str, str | None], Mapping[str, str | None]],
+    Sequence[BuildOutcome],
+]
 
 
 def review_series(
@@ -49,11 +55,14 @@ def review_series(
     rules: Sequence[Rule],
     arches: tuple[str, ...] = (),
     kconfig: KconfigProvider | None = None,
+    build: BuildProvider | None = None,
 ) -> SeriesResult:
     """Apply the series patch by patch in memory and run every rule on each patch.
 
     kconfig, when given, evaluates the Kconfig plan of each patch that touches Kconfig
     files (it does the I/O: a sandboxed worker); its results reach rules as ctx.kconfig.
+    build, when given, runs the quick builds of each patch that applied (sandboxed);
+    its outcomes reach rules as ctx.builds.
     """
     findings: list[Finding] = []
     parsed: list[tuple[Message, tuple[FileChange, ...] | None]] = []
@@ -120,7 +129,9 @@ def review_series(
             (after, Overlay(base, after)),
             index_after,
             arches,
-            kconfig,
+            # On a tree the patch does not apply to, an evaluation answers the wrong
+            # question (and costs seconds per patch): Kconfig rules stay silent there.
+            kconfig if ok else None,
         )
         if failure:
             findings.append(_tag(kconfig_evaluation_failed.finding("", None, failure), patch))
@@ -138,6 +149,7 @@ def review_series(
             arches=arches,
             kconfig=deltas,
             kconfig_plan=kplan,
+            builds=_builds(build, changes, index_after, before, after) if ok else (),
         )
         findings.extend(run_rules(ctx, rules))
     findings.sort(key=Finding.sort_key)
@@ -164,6 +176,22 @@ def _evaluate_kconfig(
     except ReviewbotError as exc:
         log.warning("Kconfig evaluation failed: %s", exc)
         return kplan, {}, f"Kconfig evaluation failed: {exc}"
+
+
+def _builds(
+    provider: BuildProvider | None,
+    changes: tuple[FileChange, ...],
+    index_after: PatchedIndex,
+    before: Mapping[str, str | None],
+    after: Mapping[str, str | None],
+) -> tuple[BuildOutcome, ...]:
+    if provider is None:
+        return ()
+    try:
+        return tuple(provider(changes, index_after, before, after))
+    except ReviewbotError as exc:
+        log.warning("builds failed: %s", exc)
+        return ()
 
 
 def _damage(diff: str) -> str:
