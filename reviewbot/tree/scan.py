@@ -168,6 +168,9 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     start = 0
     for number, raw in enumerate(text.split("\n"), 1):
         if not buffer:
+            if not raw.endswith("\\"):
+                out.append((number, _strip_comment(raw)))
+                continue
             start = number
         if raw.endswith("\\"):
             buffer.append(raw[:-1])
@@ -181,17 +184,15 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_COMMENT = re.compile(r"(?<!\\)#")
+
+
 def _strip_comment(line: str) -> str:
+    """Drop a make comment: from the first '#' not escaped by a backslash."""
     if "#" not in line:
         return line
-    out = []
-    escaped = False
-    for char in line:
-        if char == "#" and not escaped:
-            break
-        escaped = char == "\\"
-        out.append(char)
-    return "".join(out)
+    found = _COMMENT.search(line)
+    return line[: found.start()] if found else line
 
 
 def scan_makefile(text: str, path: str) -> list[ObjRef]:
