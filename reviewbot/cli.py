@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reviewbot import __version__
+from reviewbot.build.provider import BuildEvaluator
 from reviewbot.config import Config, load_config
 from reviewbot.errors import MalformedMailError, ReviewbotError, UserInputError
 from reviewbot.kconfig.confirm import make_confirm, make_parse_check
@@ -126,7 +127,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             index.kconfig_digest,
             make_confirm(root, config.cache_dir),
             parse_check=make_parse_check(root, config.cache_dir),
+            index=index,
         )
+    )
+    builder = (
+        BuildEvaluator(root, index.key, config.cache_dir, arches) if args.build else None
     )
     try:
         for series in series_list:
@@ -137,7 +142,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                     "checking the parts present",
                     file=sys.stderr,
                 )
-            results.append(review_series(series, base, index, rules, arches, evaluator))
+            results.append(
+                review_series(series, base, index, rules, arches, evaluator, builder)
+            )
     finally:
         if evaluator is not None:
             evaluator.close()
@@ -193,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--list", metavar="LIST_ID", help="apply this list's rule policy")
     check.add_argument(
         "--no-kconfig", action="store_true", help="skip Kconfig evaluation (static rules only)"
+    )
+    check.add_argument(
+        "--build",
+        action="store_true",
+        help="also cross-build what each patch touches, base vs patched (sandboxed; slow)",
     )
     check.set_defaults(func=cmd_check)
 

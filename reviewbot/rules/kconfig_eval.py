@@ -238,7 +238,7 @@ def prompt_on_library(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
 @rule(
     "KC014",
     "kconfig-bool-to-tristate",
-    Severity.WARNING,
+    Severity.INFO,
     "A bool symbol becomes tristate: its objects can now be modules.",
 )
 def bool_to_tristate(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
@@ -265,11 +265,10 @@ def bool_to_tristate(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 path,
                 line,
                 f"{name} becomes tristate: "
-                f"{', '.join(objects[:4]) or 'its objects'} can now be built as modules "
-                f"(each needs MODULE_LICENSE/MODULE_DESCRIPTION){users}",
-                hint="keep it bool if it is a library for built-in code; otherwise add module "
-                "metadata and make built-in users use IS_REACHABLE() or "
-                f"'depends on {name} || !{name}'",
+                f"{', '.join(objects[:4]) or 'its objects'} can now be built as modules"
+                f"{users}",
+                hint="keep it bool if it is a library for built-in code; what breaks is "
+                "reported by EX006/EX007 (module metadata) and KC015 (built-in callers)",
             )
 
 
