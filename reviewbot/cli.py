@@ -130,9 +130,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             index=index,
         )
     )
-    builder = (
-        BuildEvaluator(root, index.key, config.cache_dir, arches) if args.build else None
-    )
+    builder = BuildEvaluator(root, index.key, config.cache_dir, arches) if args.build else None
     try:
         for series in series_list:
             if series.missing:
@@ -142,9 +140,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     "checking the parts present",
                     file=sys.stderr,
                 )
-            results.append(
-                review_series(series, base, index, rules, arches, evaluator, builder)
-            )
+            results.append(review_series(series, base, index, rules, arches, evaluator, builder))
     finally:
         if evaluator is not None:
             evaluator.close()

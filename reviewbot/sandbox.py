@@ -43,6 +43,9 @@ class Sandbox:
     env: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     cwd: Path | None = None
+    # Extra mounts at other paths: (host path, sandbox path, writable); the sandbox path
+    # must lie under a hidden (tmpfs) directory such as /tmp.
+    binds: tuple[tuple[Path, str, bool], ...] = ()
 
 
 def bwrap_available() -> bool:
@@ -81,6 +84,8 @@ def command(box: Sandbox, argv: Sequence[str]) -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     if box.writable is not None:
         args += ["--bind", str(box.writable), str(box.writable)]
+    for source, target, rw in box.binds:
+        args += ["--bind" if rw else "--ro-bind", str(source), target]
     args += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
     for key, value in box.env.items():
         args += ["--setenv", key, value]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.build.provider import BuildEvaluator
 from reviewbot.config import default_cache_dir
 from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.facts import KconfigDelta
@@ -89,10 +90,20 @@ def test_fixture(
     def pinned(plan: KconfigPlan) -> Mapping[str, KconfigDelta]:
         return evaluator(replace(plan, arches=fixture.arches))
 
+    # Build rules (BLD*) run real cross-builds, pinned to the fixture's arches.
+    builder = (
+        BuildEvaluator(
+            real_tree, real_index.key, default_cache_dir(), fixture.arches, only=fixture.arches
+        )
+        if fixture.rule.startswith("BLD")
+        else None
+    )
     findings = [
         f
         for series in series_list
-        for f in review_series(series, FsTree(real_tree), real_index, RULES, (), pinned).findings
+        for f in review_series(
+            series, FsTree(real_tree), real_index, RULES, (), pinned, builder
+        ).findings
     ]
     checked = {fixture.rule} | {e.rule for e in fixture.expected}
     if not any(e.rule == "RB002" for e in fixture.expected):

@@ -6,8 +6,8 @@ import posixpath
 from dataclasses import dataclass
 from enum import StrEnum
 
-from unidiff.patch import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from reviewbot.errors import BadDiffError
 

@@ -320,3 +320,33 @@ def witness_enabled_without(kc: kconfiglib.Kconfig, consumer: str, provider: str
     )
     kc.unset_values()
     return result
+
+
+def enable_assignments(kc: kconfiglib.Kconfig, names: Iterable[str]) -> dict[str, str]:
+    """Values to add to kc's loaded .config so each of names is y or m (build stage).
+
+    Enables unmet dependencies greedily (as the witnesses do); a symbol without a prompt
+    is reached through one of its selectors. Returns every bool/tristate whose value
+    changed, by bare name ('y' / 'm' / 'n'); a name that stays off is simply not on.
+    """
+    before = {s.name: s.tri_value for s in kc.unique_defined_syms}
+    for name in names:
+        sym = kc.syms.get(name)
+        if sym is None or not sym.nodes or sym.tri_value >= 1:
+            continue
+        if _enable(kc, sym, 1):
+            continue
+        selectors = sorted(
+            {s for s in expr_items(sym.rev_dep) if isinstance(s, Symbol) and s.nodes},
+            key=lambda s: s.name,
+        )
+        for selector in selectors:
+            if _enable(kc, selector, 1) and sym.tri_value >= 1:
+                break
+    changed = {}
+    for sym in kc.unique_defined_syms:
+        if sym.type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and sym.tri_value != before.get(
+            sym.name
+        ):
+            changed[sym.name] = _TRI[sym.tri_value]
+    return changed

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from reviewbot.analysis.diff import ChangeKind, FileChange, Line
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
+from reviewbot.build.model import BuildOutcome
 from reviewbot.kconfig.facts import KconfigDelta
 from reviewbot.kconfig.plan import KconfigPlan
 from reviewbot.model import Finding, Message, Series, Severity
@@ -38,6 +39,7 @@ class PatchContext:
     arches: tuple[str, ...] = ()
     kconfig: Mapping[str, KconfigDelta] = field(default_factory=dict)
     kconfig_plan: KconfigPlan | None = None
+    builds: tuple[BuildOutcome, ...] = ()  # quick builds of this patch (build provider)
 
     def files(self, *kinds: str) -> Iterator[FileChange]:
         """Changed files, optionally only of some kinds ('kconfig', 'kbuild', 'source')."""

@@ -9,7 +9,8 @@ has no line; `-` for a finding about the whole patch, with no path). A line
 
     Arches: arm64 x86_64
 
-pins the architectures Kconfig is evaluated for (default: x86_64), to keep tests fast. A bad fixture's findings from the rules it names, plus the rule whose
+pins the architectures Kconfig is evaluated (and builds run) for (default: x86_64), to
+keep tests fast. A bad fixture's findings from the rules it names, plus the rule whose
 directory holds it, must be exactly those declared; a good fixture declares none.
 """
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from reviewbot.model import Severity
 from reviewbot.rules import (
+    build,
     exports,
     internal,
     kbuild,
@@ -26,6 +27,7 @@ RULES: tuple[Rule, ...] = (
     *exports.RULES,
     *kconfig_eval.RULES,
     *kconfig_link.RULES,
+    *build.RULES,
 )
 
 

@@ -1,0 +1,165 @@
+"""Plan the builds a patch needs: objects, arches, configs and extra steps (pure).
+
+Each touched .c/.S file becomes an object; reviewbot.kconfig.links.controlling_config
+names the CONFIG symbol that builds it, and the job's config is the arch's defconfig with
+those symbols enabled (the runner settles dependencies with olddefconfig and checks they
+stayed on: `make path/file.o` with the symbol off compiles dead code and reports false
+errors). Arches: the arch's own for arch/<A>/ files or symbols only one arch defines,
+otherwise the configured defaults (x86_64 + arm64). Extra steps:
+
+- extmod: kbuild scripts or the top Makefile change -> `make M=<tiny module>` on the
+  first default arch (catches prerequisites only in-tree builds have, like vmlinux)
+- modversions: export machinery changes -> each `modversions = true` arch (sparc64,
+  alpha) with MODULES=y MODVERSIONS=y; plus a full-vmlinux baseline job per base commit
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from reviewbot.analysis.diff import ChangeKind, FileChange
+from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.build.matrix import by_srcarch
+from reviewbot.build.model import (
+    Arch,
+    BuildConfig,
+    BuildJob,
+    BuildPlan,
+    BuildStep,
+    Skip,
+    StepKind,
+)
+from reviewbot.kconfig.links import controlling_config
+
+DEFAULT_ARCHES = ("x86_64", "arm64")
+# Warnings stay warnings (x86_64 defconfig sets WERROR): every one is reported, and the
+# first does not hide the rest.
+NO_WERROR = ("WERROR", "n")
+MAX_OBJECTS = 12
+MAX_JOBS = 4
+_ARCH_PATH = re.compile(r"^arch/([^/]+)/")
+_HOST_CODE = re.compile(r"^(scripts|tools|usr|Documentation|samples)/")
+EXTMOD_TRIGGERS = re.compile(
+    r"^(Makefile|scripts/Makefile\.[\w.-]+|scripts/Kbuild\.include|scripts/mod/.*"
+    r"|scripts/link-vmlinux\.sh|scripts/modules-check\.sh|scripts/depmod\.sh)$"
+)
+EXPORT_TRIGGERS = re.compile(
+    r"^(include/linux/export[\w-]*\.h|include/asm-generic/export\.h|scripts/mod/.*"
+    r"|scripts/genksyms/.*|scripts/Makefile\.(build|modpost|modfinal|vmlinux\w*)"
+    r"|scripts/link-vmlinux\.sh|arch/[^/]+/include/asm/asm-prototypes\.h"
+    r"|include/linux/module\.h|kernel/module/version\.c)$"
+)
+
+
+def _srcarch(path: str) -> str | None:
+    match = _ARCH_PATH.match(path)
+    return match.group(1) if match else None
+
+
+def _arches_for(
+    path: str,
+    config: str | None,
+    index: PatchedIndex,
+    matrix: Mapping[str, Arch],
+    defaults: Sequence[str],
+) -> list[Arch] | str:
+    """The arches to build path's object on, or the reason there are none."""
+    srcarch = _srcarch(path)
+    if srcarch is None and config:
+        homes = {_srcarch(d.path) for d in index.symbol_defs(config)}
+        if len(homes) == 1 and None not in homes:
+            srcarch = homes.pop()
+    if srcarch is not None:
+        arch = by_srcarch(matrix, srcarch)
+        return [arch] if arch else f"no compiler for arch/{srcarch} in the build matrix"
+    found = [matrix[name] for name in defaults if name in matrix]
+    return found or "no default arch in the build matrix"
+
+
+def touched_objects(
+    changes: Iterable[FileChange], index: PatchedIndex
+) -> tuple[list[tuple[str, str | None]], list[Skip]]:
+    """(object, controlling CONFIG or None when always built) per touched .c/.S file."""
+    objects: list[tuple[str, str | None]] = []
+    skipped: list[Skip] = []
+    for change in changes:
+        path = change.path
+        if change.binary or change.kind is ChangeKind.DELETED or not path.endswith((".c", ".S")):
+            continue
+        if _HOST_CODE.match(path):
+            skipped.append(Skip(path, "host or user-space code: not built for the target"))
+            continue
+        obj = path[:-2] + ".o"
+        if not index.builders_of(obj):
+            skipped.append(Skip(path, "no Makefile names it (#included, or built another way)"))
+            continue
+        objects.append((obj, controlling_config(index, obj)))
+    return objects, skipped
+
+
+def plan_builds(
+    changes: Sequence[FileChange],
+    index: PatchedIndex,
+    matrix: Mapping[str, Arch],
+    defaults: Sequence[str] = DEFAULT_ARCHES,
+) -> BuildPlan:
+    """The build jobs for one patch (empty when nothing it touches is built)."""
+    objects, skipped = touched_objects(changes, index)
+    wanted: dict[str, tuple[Arch, set[str], list[str]]] = {}
+    for obj, config in objects:
+        arches = _arches_for(obj, config, index, matrix, defaults)
+        if isinstance(arches, str):
+            skipped.append(Skip(obj[:-2], arches))
+            continue
+        for arch in arches:
+            _, symbols, targets = wanted.setdefault(arch.name, (arch, set(), []))
+            if len(targets) >= MAX_OBJECTS:
+                skipped.append(Skip(obj, f"more than {MAX_OBJECTS} objects on {arch.name}"))
+                continue
+            targets.append(obj)
+            if config:
+                symbols.add(config)
+    jobs = [
+        BuildJob(
+            arch,
+            BuildConfig(arch.defconfig, tuple(sorted({(s, "y") for s in symbols} | {NO_WERROR}))),
+            (BuildStep(StepKind.OBJECTS, tuple(targets), "touched objects at W=1"),),
+        )
+        for arch, symbols, targets in wanted.values()
+    ][:MAX_JOBS]
+    paths = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
+    extmod = sorted(p for p in paths if EXTMOD_TRIGGERS.match(p))
+    if extmod:
+        jobs = _with_extmod(jobs, matrix, defaults, extmod)
+    exports = sorted(p for p in paths if EXPORT_TRIGGERS.match(p))
+    baseline: list[BuildJob] = []
+    if exports:
+        for arch in (a for a in matrix.values() if a.modversions):
+            crc_config = BuildConfig(
+                arch.defconfig, (("MODULES", "y"), ("MODVERSIONS", "y"), NO_WERROR)
+            )
+            reason = "export machinery changed: " + ", ".join(exports[:3])
+            step = BuildStep(StepKind.MODVERSIONS, arch.crc_objects, reason)
+            jobs.append(BuildJob(arch, crc_config, (step,)))
+            full = BuildStep(StepKind.VMLINUX, (), "vmlinux + modpost CRC reference")
+            baseline.append(BuildJob(arch, crc_config, (full,), baseline=True))
+    return BuildPlan(tuple(jobs), tuple(baseline), tuple(skipped))
+
+
+def _with_extmod(
+    jobs: list[BuildJob], matrix: Mapping[str, Arch], defaults: Sequence[str], paths: list[str]
+) -> list[BuildJob]:
+    """Add the external-module step to the first default arch's job (or a new one)."""
+    names = [n for n in defaults if n in matrix]
+    if not names:
+        return jobs
+    reason = "kbuild changed: " + ", ".join(posixpath.normpath(p) for p in paths[:3])
+    step = BuildStep(StepKind.EXTMOD, (), reason)
+    for number, job in enumerate(jobs):
+        if job.arch.name == names[0]:
+            jobs[number] = BuildJob(job.arch, job.config, (*job.steps, step))
+            return jobs
+    arch = matrix[names[0]]
+    return [*jobs, BuildJob(arch, BuildConfig(arch.defconfig, (NO_WERROR,)), (step,))]

@@ -1,0 +1,277 @@
+"""Run one BuildJob on the base and the patched tree, sandboxed (edge).
+
+`run_job(request) -> BuildOutcome` is what the executor calls (picklable in, picklable
+out). It installs nothing: a missing compiler is a CompilerMissingError naming the Debian
+package. The prepared tree of the job's (tree, arch, config) comes from the cache; each
+side gets its own copy of it, so base and patched builds start from the same state, and
+the patched side's source is a shadow tree mounted where the base was (only changed files
+rebuild). Steps:
+
+- objects: `make W=1 -k path/file.o ...`
+- extmod: `make modules_prepare`, then `make M=<tiny module> modules` (a hello-world
+  module written into the work dir), as an out-of-tree module is built
+- modversions: `make modules_prepare`, the arch's CRC objects (C and asm exports), and a
+  tiny module with an EXPORT_SYMBOL: every `__export_symbol_X` in an object needs a
+  `#SYMVER X` line in its .cmd file (what modpost reads), and the module's .mod.c a
+  SYMBOL_CRC(...) line
+- vmlinux: full build with modpost (baseline jobs only)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reviewbot import sandbox
+from reviewbot.build.diagnostics import make_errors, parse_output
+from reviewbot.build.model import (
+    Arch,
+    BuildJob,
+    BuildOutcome,
+    BuildStep,
+    DiagKind,
+    Diagnostic,
+    StepKind,
+    StepResult,
+)
+from reviewbot.build.prepare import (
+    MOD,
+    OUT,
+    ROOTS,
+    Tree,
+    check_compiler,
+    ensure_prepared,
+    make_argv,
+    make_in_box,
+    read_limited,
+    user_command,
+)
+from reviewbot.kconfig.conf import shadow_tree
+
+log = logging.getLogger(__name__)
+
+STEP_LIMITS = sandbox.Limits(
+    cpu_seconds=1200, memory_bytes=4 << 30, processes=1024, wall_seconds=600.0
+)
+TINY_MODULE = "reviewbot_tiny"
+_TINY_C = """\
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/init.h>
+#include <linux/module.h>
+
+int reviewbot_tiny_export(int value);
+int reviewbot_tiny_export(int value)
+{
+	return value + 1;
+}
+EXPORT_SYMBOL_GPL(reviewbot_tiny_export);
+
+static int __init reviewbot_tiny_init(void)
+{
+	return reviewbot_tiny_export(0) == 1 ? 0 : -EINVAL;
+}
+module_init(reviewbot_tiny_init);
+
+static void __exit reviewbot_tiny_exit(void)
+{
+}
+module_exit(reviewbot_tiny_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("reviewbot: smallest external module");
+"""
+_SYMVER = re.compile(r"^#SYMVER (\w+) 0x[0-9a-f]+", re.MULTILINE)
+_EXPORTED = re.compile(r" __export_symbol_(\w+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything run_job needs; plain data so a process pool or Dask can ship it."""
+
+    job: BuildJob
+    tree: str
+    tree_key: str
+    cache_dir: str
+    overlay: tuple[tuple[str, str | None], ...] = ()  # the patched tree's changed files
+    before: tuple[tuple[str, str | None], ...] = ()  # earlier patches of the series
+    limits: sandbox.Limits = field(default_factory=lambda: STEP_LIMITS)
+    jobs: int = 2
+
+
+def run_job(request: JobRequest) -> BuildOutcome:
+    """Prepare (or reuse) the job's tree, run its steps on base and patched, return both."""
+    job = request.job
+    started = time.monotonic()
+    check_compiler(job.arch)
+    base = Path(request.tree).resolve()
+    cache = Path(request.cache_dir)
+    prepared = ensure_prepared(base, request.tree_key, job.arch, job.config, cache)
+    (cache / "build" / "scratch").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="job-", dir=cache / "build" / "scratch") as tmp:
+        scratch = Path(tmp)
+        sides = []
+        for side, overlay in (("base", request.before), ("patched", request.overlay)):
+            work = scratch / side
+            _copy_tree(prepared.out, work / "out")
+            tree = _source(base, overlay, scratch / f"{side}-src", work)
+            sides.append(tuple(_run_step(tree, job.arch, step, request) for step in job.steps))
+    return BuildOutcome(
+        job=job,
+        base=sides[0],
+        patched=sides[1],
+        config_missing=prepared.missing,
+        seconds=time.monotonic() - started,
+        prepared_cached=prepared.cached,
+    )
+
+
+def _source(
+    base: Path, overlay: tuple[tuple[str, str | None], ...], dest: Path, work: Path
+) -> Tree:
+    """The tree a side builds: the base, or a shadow tree of the patched files.
+
+    tools/ is mounted rather than symlinked when the patch leaves it alone: its makefiles
+    `make -C` into it, and getcwd() would resolve a symlink to the base tree's path, so
+    objtool would rebuild on every patched run.
+    """
+    if not overlay:
+        return Tree(base, work, base)
+    shadow = shadow_tree(base, dict(overlay), dest)
+    mounts = []
+    for top in ("tools",):
+        if (shadow / top).is_symlink():
+            (shadow / top).unlink()
+            (shadow / top).mkdir()
+            mounts.append(top)
+    return Tree(shadow, work, base, tuple(mounts))
+
+
+def _copy_tree(source: Path, dest: Path) -> None:
+    """A private copy of a prepared tree (cp -a: real copies, since make rewrites files)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", "--reflink=auto", str(source), str(dest)], check=True)
+
+
+def _make(
+    tree: Tree, arch: Arch, request: JobRequest, step: BuildStep, *args: str, jobs: int = 0
+) -> tuple[sandbox.Result, str, float]:
+    started = time.monotonic()
+    argv = make_argv(arch, *args, jobs=jobs or request.jobs)
+    result = make_in_box(tree, argv, request.limits)
+    return result, user_command(arch, *args, jobs=jobs or request.jobs), time.monotonic() - started
+
+
+def _result(
+    step: BuildStep, runs: list[tuple[sandbox.Result, str, float]], extra: list[Diagnostic]
+) -> StepResult:
+    """Fold the make runs of one step into a StepResult (stops at the first failure)."""
+    diagnostics: list[Diagnostic] = []
+    for result, _command, _seconds in runs:
+        diagnostics += parse_output(result.stdout + "\n" + result.stderr, ROOTS)
+    last = runs[-1][0]
+    ok = all(r.returncode == 0 and not r.timed_out for r, _, _ in runs)
+    output = (last.stdout + "\n" + last.stderr).strip()
+    tail = "\n".join((make_errors(output, ROOTS) or output.splitlines())[-3:])
+    return StepResult(
+        step=step,
+        ok=ok,
+        diagnostics=tuple(diagnostics + extra),
+        commands=tuple(command for _, command, _ in runs),
+        seconds=sum(seconds for _, _, seconds in runs),
+        timed_out=any(r.timed_out for r, _, _ in runs),
+        status=last.returncode,
+        tail=tail[-1000:],
+    )
+
+
+def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> StepResult:
+    runs: list[tuple[sandbox.Result, str, float]] = []
+    extra: list[Diagnostic] = []
+    if step.kind is StepKind.OBJECTS:
+        runs.append(_make(tree, arch, request, step, "W=1", "-k", *step.targets))
+    elif step.kind is StepKind.EXTMOD:
+        _write_module(tree.work / "mod")
+        for args in (("W=1", "modules_prepare"), (f"M={MOD}", "KBUILD_MODPOST_WARN=1", "modules")):
+            runs.append(_make(tree, arch, request, step, *args))
+            if not _ok(runs[-1][0]):
+                break
+    elif step.kind is StepKind.MODVERSIONS:
+        runs, extra = _modversions(tree, arch, step, request)
+    elif step.kind is StepKind.VMLINUX:
+        runs.append(_make(tree, arch, request, step, "W=1", "all"))
+    return _result(step, runs, extra)
+
+
+def _ok(result: sandbox.Result) -> bool:
+    return result.returncode == 0 and not result.timed_out
+
+
+def _write_module(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{TINY_MODULE}.c").write_text(_TINY_C)
+    (directory / "Kbuild").write_text(f"obj-m += {TINY_MODULE}.o\n")
+
+
+def _modversions(
+    tree: Tree, arch: Arch, step: BuildStep, request: JobRequest
+) -> tuple[list[tuple[sandbox.Result, str, float]], list[Diagnostic]]:
+    """CRCs of the arch's export objects and of a tiny module's export."""
+    runs = [_make(tree, arch, request, step, "W=1", "modules_prepare")]
+    if not _ok(runs[-1][0]):
+        return runs, []
+    extra: list[Diagnostic] = []
+    if step.targets:
+        # One serial make per object: arch/*/lib objects are reachable from two
+        # directories, and a parallel make builds them twice at once (fixdep fails).
+        for target in step.targets:
+            runs.append(_make(tree, arch, request, step, "W=1", target, jobs=1))
+        extra += _object_crcs(tree, arch, step.targets, request.limits)
+    _write_module(tree.work / "mod")
+    runs.append(_make(tree, arch, request, step, f"M={MOD}", "KBUILD_MODPOST_WARN=1", "modules"))
+    mod_c = read_limited(tree.work / "mod" / f"{TINY_MODULE}.mod.c")
+    if _ok(runs[-1][0]) and "SYMBOL_CRC(reviewbot_tiny_export," not in mod_c:
+        extra.append(
+            Diagnostic(
+                DiagKind.ERROR,
+                "",
+                None,
+                f"{TINY_MODULE}.mod.c has no SYMBOL_CRC() for the module's export "
+                "reviewbot_tiny_export: its __crc_ entry is missing",
+                "crc",
+            )
+        )
+    return runs, extra
+
+
+def _object_crcs(
+    tree: Tree, arch: Arch, objects: tuple[str, ...], limits: sandbox.Limits
+) -> list[Diagnostic]:
+    """modpost's CRC check on single objects: each export needs a #SYMVER in its .cmd."""
+    nm = "llvm-nm" if arch.llvm else f"{arch.cross_compile}nm"
+    script = 'for o; do echo "== $o"; ' + nm + ' "$o" 2>/dev/null; done'
+    result = make_in_box(tree, ["sh", "-c", script, "sh", *objects], limits, cwd=OUT)
+    out: list[Diagnostic] = []
+    for chunk in result.stdout.split("== ")[1:]:
+        name, _, symbols = chunk.partition("\n")
+        exported = sorted(set(_EXPORTED.findall(symbols)))
+        directory, _, base_name = name.strip().rpartition("/")
+        cmd = read_limited(tree.work / "out" / directory / f".{base_name}.cmd")
+        versioned = set(_SYMVER.findall(cmd))
+        for symbol in exported:
+            if symbol not in versioned:
+                out.append(
+                    Diagnostic(
+                        DiagKind.WARNING,
+                        "",
+                        None,
+                        f'EXPORT symbol "{symbol}" [vmlinux] version generation failed, '
+                        f"symbol will not be versioned (no #SYMVER in {name.strip()}'s .cmd)",
+                        "crc",
+                    )
+                )
+    return out

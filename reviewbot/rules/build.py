@@ -1,0 +1,167 @@
+"""Build rules: what the patched quick builds print that the base builds do not (pure).
+
+BLD001: new compiler/objtool/linker diagnostics at W=1 in touched objects. BLD002:
+`make M=<tiny module>` (an out-of-tree module) fails after the patch but not before.
+BLD003: sparc64/alpha MODULES=y MODVERSIONS=y lose symbol CRCs (new 'version generation
+failed' / 'has no CRC' / missing SYMBOL_CRC). Rules read ctx.builds (filled by the build
+provider); without builds (disabled, compiler missing) they are silent. Every message
+ends with the commands that reproduce it in a kernel checkout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from reviewbot.analysis.diff import ChangeKind, FileChange
+from reviewbot.build.diagnostics import new_diagnostics, step_failure
+from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
+from reviewbot.build.planner import EXPORT_TRIGGERS, EXTMOD_TRIGGERS
+from reviewbot.build.prepare import config_commands
+from reviewbot.build.runner import TINY_MODULE
+from reviewbot.model import Finding, Severity
+from reviewbot.rules.base import PatchContext, Rule, rule
+
+_CRC_WORDS = ("version generation failed", "has no CRC", "__crc_", "SYMBOL_CRC")
+
+
+def _pairs(
+    ctx: PatchContext, kind: StepKind
+) -> Iterator[tuple[BuildOutcome, StepResult, StepResult]]:
+    for outcome in ctx.builds:
+        if outcome.error:
+            continue
+        for base, patched in zip(outcome.base, outcome.patched, strict=False):
+            if base.step.kind is kind:
+                yield outcome, base, patched
+
+
+def _describe(outcome: BuildOutcome) -> str:
+    job = outcome.job
+    on = [f"{s}={v}" for s, v in job.config.enable if v != "n"]
+    config = job.config.defconfig + (" + " + " ".join(on) if on else "")
+    return f"{job.arch.name}, {job.arch.compiler}, {config}"
+
+
+def reproduce(outcome: BuildOutcome, step: StepResult) -> str:
+    """The commands, as typed in a kernel checkout with the patch applied."""
+    commands = list(config_commands(outcome.job.arch, outcome.job.config))
+    if step.step.kind in (StepKind.EXTMOD, StepKind.MODVERSIONS):
+        commands.append(
+            f"mkdir ../tiny-module (with {TINY_MODULE}.c and 'obj-m += {TINY_MODULE}.o' in Kbuild)"
+        )
+    commands += step.commands
+    return "Reproduce: " + " && ".join(commands)
+
+
+def _new(base: StepResult, patched: StepResult, changes: Iterable[FileChange]) -> list[Diagnostic]:
+    found = new_diagnostics(base.diagnostics, patched.diagnostics, changes)
+    failure = step_failure(base, patched)
+    if failure is not None and not any(d.kind is DiagKind.ERROR for d in found):
+        found.append(failure)
+    return found
+
+
+def _anchor(ctx: PatchContext, pattern: re.Pattern[str]) -> tuple[str, int | None]:
+    """The first changed line (post-image) of the first file matching pattern."""
+    for change in ctx.files():
+        if not pattern.match(change.path) or change.kind is ChangeKind.DELETED:
+            continue
+        for hunk in change.hunks:
+            line = hunk.target_start
+            for op, _text in hunk.lines:
+                if op in "+-":
+                    return change.path, max(line, 1)
+                line += 1
+        return change.path, None
+    return "", None
+
+
+@rule(
+    "BLD001",
+    "build-new-warning",
+    Severity.WARNING,
+    "A touched object gets a new compiler, objtool or linker diagnostic at W=1.",
+)
+def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    merged: dict[tuple[str, int | None, str], tuple[Diagnostic, list[str], str, bool]] = {}
+    for outcome, base, patched in _pairs(ctx, StepKind.OBJECTS):
+        for diag in _new(base, patched, ctx.changes):
+            key = (diag.path, diag.line, diag.text)
+            if key not in merged:
+                exact = not outcome.config_missing
+                merged[key] = (diag, [], reproduce(outcome, patched), exact)
+            merged[key][1].append(_describe(outcome))
+    for diag, where, how, exact in merged.values():
+        severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
+        evidence: tuple[str, ...] = ()
+        if not exact:
+            # The object's symbol stayed off: the compiler may have seen dead code.
+            severity = Severity.INFO
+            evidence = ("the object's CONFIG symbol could not be enabled on this config",)
+        yield rule.finding(
+            diag.path,
+            diag.line,
+            f"new W=1 {diag.kind.value} ({'; '.join(where)}): {diag.text}. {how}",
+            hint="fix it, or say in the changelog why the warning is expected",
+            severity=severity,
+            evidence=evidence,
+        )
+
+
+@rule(
+    "BLD002",
+    "build-extmod-broken",
+    Severity.ERROR,
+    "After the patch an out-of-tree module (make M=...) no longer builds.",
+)
+def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    for outcome, base, patched in _pairs(ctx, StepKind.EXTMOD):
+        if patched.ok or not base.ok:
+            continue
+        errors = [d for d in _new(base, patched, ()) if d.kind is DiagKind.ERROR]
+        text = "; ".join(d.text for d in errors[:3]) or patched.tail
+        path, line = _anchor(ctx, EXTMOD_TRIGGERS)
+        yield rule.finding(
+            path,
+            line,
+            f"external modules no longer build ({_describe(outcome)}): a hello-world "
+            f"module built with 'make M=' against a modules_prepare'd tree fails after this "
+            f"patch and builds before it: {text}. {reproduce(outcome, patched)}",
+            hint="guard in-tree-only prerequisites (vmlinux, modules.order) with "
+            "$(KBUILD_BUILTIN) or ifndef KBUILD_EXTMOD",
+        )
+
+
+@rule(
+    "BLD003",
+    "build-modversions-crc",
+    Severity.ERROR,
+    "With MODVERSIONS (sparc64/alpha), exported symbols lose their CRCs after the patch.",
+)
+def build_modversions_crc(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    for outcome, base, patched in _pairs(ctx, StepKind.MODVERSIONS):
+        found = [
+            d
+            for d in _new(base, patched, ())
+            if d.tool in ("crc", "sandbox")
+            or any(w in d.text for w in _CRC_WORDS)
+            or (d.kind is DiagKind.ERROR and d.tool in ("make", "modpost"))
+        ]
+        if not found:
+            continue
+        path, line = _anchor(ctx, EXPORT_TRIGGERS)
+        text = "; ".join(d.text for d in found[:3])
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+        yield rule.finding(
+            path,
+            line,
+            f"module versioning breaks ({_describe(outcome)}): {text}{more}; modules "
+            "would fail to load ('disagrees about version of symbol'). "
+            f"{reproduce(outcome, patched)}",
+            hint="every exported symbol needs its CRC: keep genksyms running for C and asm "
+            "exports and let modpost write SYMBOL_CRC() for each",
+        )
+
+
+RULES: tuple[Rule, ...] = (build_new_warning, build_extmod_broken, build_modversions_crc)
