@@ -246,12 +246,13 @@ def conf_verdict(
 ) -> Verdict:
     """conf's verdict from a base and a patched run (conf_diff_warnings counts).
 
-    An error is a patched run that fails where the base run did not, or a new
-    error-severity message; unmet counts the default run's new warnings and a witness
+    An error is a new error-severity message, or a patched run that fails where the
+    base run did not with no new loop to explain it (conf exits 1 on a recursive
+    dependency); unmet counts the default run's new warnings and a witness
     configuration that gives the warning on the patched tree only.
     """
     return Verdict(
-        error=(base_ok and not patched_ok) or new_errors > 0,
+        error=new_errors > 0 or (base_ok and not patched_ok and new_recursions == 0),
         recursion=new_recursions > 0,
         unmet=new_unmet > 0 or witness_unmet,
     )
@@ -489,6 +490,13 @@ def render_stage(
         f"target warm < {target:g} s per patch ({len(cases)} patches), wall clock: {ok}; "
         f"on CPU time: {verdict(worst_cpu, target, at_least=False)}",
     ]
+    over = [
+        f"#{n} {spread(r.warm)[0]:.2f} s"
+        for n, r in enumerate(results, 1)
+        if r.warm and spread(r.warm)[0] >= target
+    ]
+    if over:
+        out.append(f"over the target (warm median): {', '.join(over)}")
     return "\n".join(out), ok == "PASS"
 
 
@@ -569,7 +577,18 @@ def render_findings(
     matched = sum(fixture_verdict(c, r.findings) == "ok" for c, r in fixtures)
     out = [
         "== 4. Findings ==",
-        f"fixtures: {matched} of {len(fixtures)} give exactly their declared findings",
+        f"fixtures: {matched} of {len(fixtures)} give exactly their declared findings "
+        "(with the arches pinned as above, not the fixture's own Arches: line)",
+    ]
+    for case, result in fixtures:
+        if fixture_verdict(case, result.findings) == "ok":
+            continue
+        got = sorted(
+            f"{f.rule} {f.path}:{f.line}" for f in result.findings if f.rule in case.checked
+        )
+        want = sorted(f"{e.rule} {e.path}:{e.line}" for e in case.expected or ())
+        out.append(f"  {case.label}: declared {want}, got {got}")
+    out += [
         f"KC01x on fixtures: {rule_counts(f.rule for _, r in fixtures for f in r.findings)}",
         f"KC01x on real patches: {rule_counts(f.rule for _, r in real for f in r.findings)}",
         f"real fixes ({fixes_name}): {found.fixes_total} touch Kconfig; "

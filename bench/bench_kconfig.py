@@ -5,9 +5,10 @@
 On the KC01x rule fixtures and on real Kconfig patches that apply to the tree (the
 upstream fixes of kbuild-kconfig-fix-positives.mbox, and patches of the linux-kbuild
 archive), with the arches pinned, it prints:
-1. the Kconfig stage's time per patch, cold (fresh workers) and warm (median/max of R
-   runs on the same workers, base parses cached), and the CLI's stage (kconfiglib plus
-   the conf confirmations and parse check);
+1. the Kconfig stage's time per patch: cold (fresh workers); reused (one evaluator as
+   shipped, whose workers die after each call: see kept_threads); warm (median/max of R
+   runs on the same workers, base parses cached, pool threads kept alive); and the CLI's
+   stage (kconfiglib plus the conf confirmations and parse check);
 2. the RSS of the python worker processes, and of one worker holding three bases;
 3. conf's own base and patched runs (and witness olddefconfig runs) per patch and arch,
    timed, and whether conf and reviewbot agree on new errors / loops / unmet warnings;
@@ -284,8 +285,8 @@ def evaluator(
     confirm: Confirm | None = None,
     parse_check: ParseCheck | None = None,
 ) -> Iterator[KconfigEvaluator]:
-    """Two warm workers, as the CLI runs them; closed on the way out."""
-    ev = KconfigEvaluator(tree, index.kconfig_digest, confirm, parse_check=parse_check)
+    """Two workers, wired as the CLI wires them (index included); closed on the way out."""
+    ev = KconfigEvaluator(tree, index.kconfig_digest, confirm, parse_check=parse_check, index=index)
     try:
         yield ev
     finally:

@@ -160,6 +160,7 @@ def test_conf_verdict() -> None:
     assert conf_verdict(True, False, 0, 0, 0) == Verdict(error=True)
     assert conf_verdict(False, False, 0, 0, 0) == Verdict()
     assert conf_verdict(True, True, 0, 1, 0) == Verdict(recursion=True)
+    assert conf_verdict(True, False, 0, 1, 0) == Verdict(recursion=True), "conf exits 1 on a loop"
     assert conf_verdict(True, True, 0, 0, 0, witness_unmet=True) == Verdict(unmet=True)
     assert conf_verdict(True, True, 2, 0, 1).flags() == "E-U"
 
