@@ -440,16 +440,14 @@ def _stage_row(number: int, case: Case, result: Result) -> list[object]:
 
 _STAGE_NOTE = """\
 cold: a fresh KconfigEvaluator (worker start, base and patched parse); reused: one
-evaluator for every patch as shipped, its workers killed after each call (see the bug
-in README), {failed} of its calls failed with 'Kconfig worker died' ('-' = failed);
-warm: one evaluator whose pool threads are kept alive, so workers and base parses stay
-warm (median/max over the runs); warm cpu: CPU seconds of the busier worker in that
-call (utime+stime with children; median), what an idle 2-core machine would take;
-CLI stage: warm, with make_confirm and make_parse_check as `reviewbot check` wires
-them (base conf run cached); its conf: the conf part of it (confirm calls summed over
-threads); conf own: section 3, every pinned arch. base '-fix': the fix is in the tree,
-so it runs after an in-memory revert, and its base (the reverted tree) is parsed on
-every call, never cached: two parses per arch."""
+evaluator, one call per patch, as `reviewbot check` runs it ({failed} of its calls
+failed: '-'); warm: the same evaluator, R runs per patch (median/max); warm cpu: CPU
+seconds of the busier worker in that call (utime+stime with children; median), what
+an idle 2-core machine would take; CLI stage: warm, with make_confirm and
+make_parse_check as `reviewbot check` wires them (base conf run cached); its conf: the
+conf part of it (confirm calls summed over threads); conf own: section 3, every pinned
+arch. base '-fix': the fix is in the tree, so it runs as the series "revert, fix"; the
+fix's base is the revert's patched parse, which the worker keeps: one parse per arch."""
 
 
 def render_stage(

@@ -5,10 +5,10 @@
 On the KC01x rule fixtures and on real Kconfig patches that apply to the tree (the
 upstream fixes of kbuild-kconfig-fix-positives.mbox, and patches of the linux-kbuild
 archive), with the arches pinned, it prints:
-1. the Kconfig stage's time per patch: cold (fresh workers); reused (one evaluator as
-   shipped, whose workers die after each call: see kept_threads); warm (median/max of R
-   runs on the same workers, base parses cached, pool threads kept alive); and the CLI's
-   stage (kconfiglib plus the conf confirmations and parse check);
+1. the Kconfig stage's time per patch: cold (fresh workers); reused (one evaluator,
+   one call per patch, as `reviewbot check` runs it); warm (median/max of R runs on the
+   same workers, base parses cached); and the CLI's stage (kconfiglib plus the conf
+   confirmations and parse check);
 2. the RSS of the python worker processes, and of one worker holding three bases;
 3. conf's own base and patched runs (and witness olddefconfig runs) per patch and arch,
    timed, and whether conf and reviewbot agree on new errors / loops / unmet warnings;
@@ -28,14 +28,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-import reviewbot.kconfig.provider as provider_module
 from bench._kconfig_common import (
     Call,
     Case,
@@ -375,56 +373,23 @@ class Env:
     arches: tuple[str, ...]
 
 
-class _KeptPool:
-    """Stands in for a `with ThreadPoolExecutor(...)` block without ending its threads."""
-
-    def __init__(self, shared: ThreadPoolExecutor) -> None:
-        self.shared = shared
-
-    def __enter__(self) -> ThreadPoolExecutor:
-        return self.shared
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-@contextmanager
-def kept_threads(workers: int = 2) -> Iterator[None]:
-    """Run KconfigEvaluator's per-arch calls on threads that live as long as this block.
-
-    The evaluator starts each worker from a thread of a pool it shuts down at the end of
-    every call; bwrap --die-with-parent (PR_SET_PDEATHSIG: the *thread* that forked it)
-    then kills the worker, so no base parse stays warm and a quick next call can meet a
-    dying worker. The benchmark measures it as shipped (cold, reused) and, here, as it
-    would run if the threads outlived the calls.
-    """
-    shared = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-kconfig")
-    setattr(provider_module, "ThreadPoolExecutor", lambda max_workers: _KeptPool(shared))  # noqa: B010
-    try:
-        yield
-    finally:
-        setattr(provider_module, "ThreadPoolExecutor", ThreadPoolExecutor)  # noqa: B010
-        shared.shutdown()
-
-
 def cold_pass(cases: Sequence[Case], results: list[Result], env: Env) -> None:
-    """A fresh evaluator (new workers) per patch; threads kept, so a revert's call
-    leaves the workers up for the fix's call after it."""
+    """A fresh evaluator (new workers) per patch."""
     for number, case in enumerate(cases, 1):
         _note(f"cold {number}/{len(cases)}: {case.label[:60]}")
-        with kept_threads(), evaluator(env.tree, env.index) as ev:
+        with evaluator(env.tree, env.index) as ev:
             call, _ = run_case(case, Pinned(ev, env.arches), env.tree, env.index)
         results[number - 1].cold = call.seconds if call and not call.failed else None
 
 
 def reused_pass(cases: Sequence[Case], results: list[Result], env: Env) -> int:
-    """One evaluator for every patch, as shipped (as `reviewbot check` runs it)."""
+    """One evaluator for every patch, one call each, as `reviewbot check` runs it."""
     failed = 0
     with evaluator(env.tree, env.index) as ev:
         provider = Pinned(ev, env.arches)
         run_case(cases[0], provider, env.tree, env.index)
         for number, case in enumerate(cases, 1):
-            _note(f"reused, as shipped {number}/{len(cases)}: {case.label[:60]}")
+            _note(f"reused {number}/{len(cases)}: {case.label[:60]}")
             call, _ = run_case(case, provider, env.tree, env.index)
             failed += sum(c.failed for c in provider.calls)
             results[number - 1].reused = call.seconds if call and not call.failed else None
@@ -434,8 +399,8 @@ def reused_pass(cases: Sequence[Case], results: list[Result], env: Env) -> int:
 def warm_pass(
     cases: Sequence[Case], results: list[Result], env: Env, runs: int
 ) -> list[tuple[int, int, int]]:
-    """Warm runs (kept threads); then (pid, VmRSS, VmHWM) of each python worker."""
-    with kept_threads(), evaluator(env.tree, env.index) as ev:
+    """Warm runs; then (pid, VmRSS, VmHWM) of each python worker."""
+    with evaluator(env.tree, env.index) as ev:
         provider = Pinned(ev, env.arches, workers_cpu)
         run_case(cases[0], provider, env.tree, env.index)  # warm-up: base parses
         for number, case in enumerate(cases, 1):
@@ -449,10 +414,9 @@ def warm_pass(
 
 
 def full_pass(cases: Sequence[Case], results: list[Result], env: Env) -> None:
-    """As the CLI wires it (threads kept): kconfiglib, conf confirmations and parse check."""
+    """As the CLI wires it: kconfiglib, conf confirmations and parse check."""
     confirms, parses = Stopwatch(), Stopwatch()
     with (
-        kept_threads(),
         evaluator(
             env.tree,
             env.index,

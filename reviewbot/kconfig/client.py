@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import reviewbot
@@ -25,7 +26,13 @@ class KconfigWorkerError(InfrastructureError):
 
 
 class KconfigClient:
-    """A warm worker process for one tree; sandboxed with bubblewrap when available."""
+    """A warm worker process for one tree; sandboxed with bubblewrap when available.
+
+    The worker is started and spoken to from one thread the client owns: bwrap's
+    --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread* that forked it
+    exits, so a worker started from a caller's short-lived pool thread would be killed
+    (and its warm base parses lost) as soon as that pool shut down.
+    """
 
     def __init__(self, srctree: Path, sandboxed: bool | None = None, timeout: float = 180.0):
         self.srctree = srctree.resolve()
@@ -33,6 +40,7 @@ class KconfigClient:
         self.timeout = timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._scratch = tempfile.TemporaryDirectory(prefix="reviewbot-kconfig-")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kconfig-client")
 
     def _start(self) -> subprocess.Popen[bytes]:
         package_root = Path(reviewbot.__file__).resolve().parent.parent
@@ -67,9 +75,18 @@ class KconfigClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+        self._thread.shutdown(wait=True)
         self._scratch.cleanup()
 
+    @property
+    def pid(self) -> int | None:
+        """The pid of the process the client started (bwrap when sandboxed)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def _ask(self, request: Mapping[str, object]) -> dict[str, object]:
+        return self._thread.submit(self._ask_here, request).result()
+
+    def _ask_here(self, request: Mapping[str, object]) -> dict[str, object]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start()
         proc = self._proc
@@ -124,13 +141,49 @@ class KconfigClient:
         return KconfigDelta(arch, base, patched, float(answer.get("seconds", 0.0)))  # type: ignore[arg-type]
 
 
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def worker_pid(client: KconfigClient) -> int | None:
+    """The python worker's pid: below prlimit/bwrap when sandboxed, the child otherwise."""
+    root = client.pid
+    if root is None:
+        return None
+    stack, seen = [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        argv0 = cmdline.split(b"\0")[0].rsplit(b"/", 1)[-1]
+        if b"reviewbot.kconfig.worker" in cmdline and argv0.startswith(b"python"):
+            return pid
+        stack += _children(pid)
+    return None
+
+
 def worker_rss_kb(client: KconfigClient) -> int | None:
-    """Resident memory of the worker (for benchmarks)."""
-    proc = client._proc
-    if proc is None:
+    """Resident memory of the python worker (for benchmarks and the service's health page)."""
+    pid = worker_pid(client)
+    if pid is None:
         return None
     try:
-        status = Path(f"/proc/{proc.pid}/status").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     for line in status.splitlines():

@@ -271,6 +271,9 @@ def witness_unmet_select(kc: kconfiglib.Kconfig, selector: str, target: str) -> 
     return result
 
 
+MAX_SELECTOR_TRIES = 32
+
+
 def witness_builtin_vs_module(kc: kconfiglib.Kconfig, consumer: str, provider: str) -> Witness:
     """Find values where consumer=y while provider=m (directly or through a selector at m)."""
     kc.unset_values()
@@ -281,17 +284,24 @@ def witness_builtin_vs_module(kc: kconfiglib.Kconfig, consumer: str, provider: s
     if 1 in pro.assignable or _enable(kc, pro, 1):
         pro.set_value(1)
     _enable(kc, con, 2)
+    # Only a tristate selector at m can leave provider at m. Each try costs an
+    # unset_values() over the whole tree (REGMAP_I2C has ~500 selectors): cap the tries.
     if not (con.tri_value == 2 and pro.tri_value == 1):
-        for selector in sorted(
-            {s for s in expr_items(pro.rev_dep) if isinstance(s, Symbol)}, key=lambda s: s.name
-        ):
+        tries = sorted(
+            (
+                s
+                for s in expr_items(pro.rev_dep)
+                if isinstance(s, Symbol) and s.orig_type == kconfiglib.TRISTATE and s is not con
+            ),
+            key=lambda s: s.name,
+        )
+        for selector in tries[:MAX_SELECTOR_TRIES]:
             kc.unset_values()
             _enable(kc, kc.modules, 2)
             _enable(kc, con, 2)
-            if selector.orig_type == kconfiglib.TRISTATE:
-                _enable(kc, selector, 1)
-                if 1 in selector.assignable:
-                    selector.set_value(1)
+            _enable(kc, selector, 1)
+            if 1 in selector.assignable:
+                selector.set_value(1)
             if con.tri_value == 2 and pro.tri_value == 1:
                 break
     ok = con.tri_value == 2 and pro.tri_value == 1

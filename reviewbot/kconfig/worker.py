@@ -13,6 +13,7 @@ Response: {"ok": true, "base": KconfigFacts, "patched": KconfigFacts}
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,6 +38,9 @@ from reviewbot.kconfig.facts import (
 
 _BASES: dict[tuple[str, str, str], kconfiglib.Kconfig | str] = {}
 _MAX_BASES = 4
+# The last patched parse per (tree, arch): in a series, patch k's "before" is patch k-1's
+# overlay, so keeping one parse per arch saves a full parse for every later patch.
+_LAST: dict[tuple[str, str, str], tuple[str, kconfiglib.Kconfig | str]] = {}
 _DEFINED_AT = re.compile(r"\(defined at ([^:)]+):\d+\)")
 
 
@@ -55,6 +59,27 @@ def _base(srctree: str, arch: str, key: str) -> kconfiglib.Kconfig | str:
         except kconfiglib.KconfigError as exc:
             _BASES[slot] = str(exc)
     return _BASES[slot]
+
+
+def _digest(overlay: Mapping[str, str | None]) -> str:
+    return hashlib.sha256(json.dumps(sorted(overlay.items())).encode()).hexdigest()
+
+
+def _parse(
+    srctree: str, arch: str, key: str, overlay: Mapping[str, str | None]
+) -> kconfiglib.Kconfig | str:
+    """A patched parse (the error text when it fails), reusing the last one when it fits."""
+    digest = _digest(overlay)
+    last = _LAST.get((srctree, arch, key))
+    if last is not None and last[0] == digest:
+        return last[1]
+    kc: kconfiglib.Kconfig | str
+    try:
+        kc = _load(srctree, arch, overlay)
+    except kconfiglib.KconfigError as exc:
+        kc = str(exc)
+    _LAST[(srctree, arch, key)] = (digest, kc)
+    return kc
 
 
 def _witnesses(kc: kconfiglib.Kconfig, wanted: Sequence[Sequence[str]]) -> tuple[Any, ...]:
@@ -92,20 +117,12 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
     wanted = [tuple(w) for w in request.get("witnesses", [])]
     before: dict[str, str | None] = dict(request.get("before", {}))
     base: kconfiglib.Kconfig | str
-    if before:
-        try:
-            base = _load(srctree, arch, before)
-        except kconfiglib.KconfigError as exc:
-            base = str(exc)
-    else:
-        base = _base(srctree, arch, request.get("base_key", ""))
+    key = str(request.get("base_key", ""))
+    base = _parse(srctree, arch, key, before) if before else _base(srctree, arch, key)
     base_facts = _facts(base, arch, names, wanted)
     if overlay == before:
         return {"ok": True, "base": base_facts.to_json(), "patched": base_facts.to_json()}
-    try:
-        patched: kconfiglib.Kconfig | str = _load(srctree, arch, overlay)
-    except kconfiglib.KconfigError as exc:
-        patched = str(exc)
+    patched = _parse(srctree, arch, key, overlay)
     facts = _facts(patched, arch, names, wanted)
     if isinstance(patched, str):
         # Keep the other rules running: revert one touched file at a time.

@@ -82,15 +82,14 @@ def _deltas(ctx: PatchContext) -> Iterable[KconfigDelta]:
     "The patch creates a Kconfig dependency loop.",
 )
 def recursive_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
-    seen: set[frozenset[str]] = set()
+    # kconfiglib names whichever loop its set order meets first, which differs between
+    # runs and arches: one finding per place in the patch, not per loop.
+    seen: set[tuple[str, int | None]] = set()
     for delta in _deltas(ctx):
         loop = delta.patched.loop
         if not loop or delta.base.loop:
             continue
         names = frozenset(name for name, _, _ in loop)
-        if names in seen:
-            continue
-        seen.add(names)
         chain = " -> ".join([name for name, _, _ in loop] + [loop[0][0]])
         path, line = "", None
         for name, _, _ in loop:
@@ -102,6 +101,9 @@ def recursive_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 break
         if not path:
             path, line = loop[0][1], loop[0][2]
+        if (path, line) in seen:
+            continue
+        seen.add((path, line))
         yield rule.finding(
             path,
             line,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from reviewbot.kconfig.client import KconfigClient, KconfigWorkerError
+from reviewbot.kconfig.client import KconfigClient, KconfigWorkerError, worker_pid, worker_rss_kb
 from reviewbot.kconfig.facts import KconfigDelta
 from reviewbot.kconfig.plan import KconfigPlan
 from reviewbot.mail.mbox import read_input
@@ -82,3 +84,21 @@ def test_a_hanging_shell_is_killed_and_reported(real_tree: Path, real_index: Tre
     failed = [f for f in result.findings if f.rule == "RB003"]
     assert len(failed) == 1 and failed[0].severity is Severity.INFO
     assert "killed" in failed[0].message
+
+
+def test_the_worker_outlives_the_callers_threads(real_tree: Path) -> None:
+    """bwrap --die-with-parent fires when the forking *thread* exits: callers' pools
+    (the evaluator's, aiohttp's, Dask's) must not take the warm worker with them."""
+    with KconfigClient(real_tree) as client:
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(client.evaluate, "x86_64", "t", {}, ["MODULES"]).result()
+        first = worker_pid(client)
+        assert first is not None
+        rss = worker_rss_kb(client)
+        assert rss is not None and rss > 50_000, "the python worker holding a parse, not bwrap"
+        time.sleep(1.0)  # a PDEATHSIG kill would land by now
+        assert worker_pid(client) == first
+        with ThreadPoolExecutor(1) as pool:
+            delta = pool.submit(client.evaluate, "x86_64", "t", {}, ["MODULES"]).result()
+        assert worker_pid(client) == first
+        assert "MODULES" in delta.base.symbols
