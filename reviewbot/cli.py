@@ -7,21 +7,25 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from reviewbot import __version__
-from reviewbot.build.provider import BuildEvaluator
-from reviewbot.config import Config, load_config
+from reviewbot.build.executor import executor_from_spec
+from reviewbot.build.provider import BuildEvaluator, executor_runner
+from reviewbot.config import Config, load_config, valid_executor
 from reviewbot.errors import MalformedMailError, ReviewbotError, UserInputError
 from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.provider import KconfigEvaluator
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
-from reviewbot.model import Message
+from reviewbot.model import Message, Series
 from reviewbot.report import Skipped, exit_status, to_json, to_text
+from reviewbot.rules.base import Rule
 from reviewbot.rules.engine import SeriesResult, review_series
 from reviewbot.rules.registry import RULES, select_rules
+from reviewbot.store.jobs import JobStore
 from reviewbot.tree.fetch import ensure_default_tree
 from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import TreeIndex, build_index
@@ -99,8 +103,50 @@ def _ranges(numbers: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
+def _review(
+    series: Series,
+    base: FsTree,
+    index: TreeIndex,
+    rules: Sequence[Rule],
+    arches: tuple[str, ...],
+    evaluator: KconfigEvaluator | None,
+    builder: BuildEvaluator | None,
+) -> SeriesResult:
+    if series.missing:
+        print(
+            f"note: series <{series.message_id}> v{series.version} is missing "
+            f"part(s) {_ranges(series.missing)} of {series.total}; checking the parts present",
+            file=sys.stderr,
+        )
+    return review_series(series, base, index, rules, arches, evaluator, builder)
+
+
+def _builder(
+    args: argparse.Namespace,
+    config: Config,
+    root: Path,
+    index: TreeIndex,
+    arches: tuple[str, ...],
+    stack: ExitStack,
+) -> BuildEvaluator:
+    """The build provider on the chosen executor; jobs recorded in <cache>/jobs.sqlite."""
+    spec = args.executor or config.build_executor
+    if spec == "inline":
+        return BuildEvaluator(root, index.key, config.cache_dir, arches)
+    executor = stack.enter_context(executor_from_spec(spec))
+    config.cache_dir.mkdir(parents=True, exist_ok=True)
+    store = stack.enter_context(JobStore.open(config.cache_dir / "jobs.sqlite"))
+    run_many = executor_runner(executor, store)
+    return BuildEvaluator(root, index.key, config.cache_dir, arches, run_many=run_many)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.executor and not valid_executor(args.executor):
+        raise UserInputError(
+            f"--executor {args.executor!r}: use inline, local, local:N or a Dask scheduler "
+            "address (tcp://host:8786)"
+        )
     messages, skipped = _read_messages(args.files)
     series_list, others = assemble(messages)
     for message in others:
@@ -118,7 +164,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     rules = select_rules(config.policy_for(args.list))
     base = FsTree(root)
     arches = tuple(args.arch or config.arches)
-    results: list[SeriesResult] = []
     evaluator = (
         None
         if args.no_kconfig
@@ -130,20 +175,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             index=index,
         )
     )
-    builder = BuildEvaluator(root, index.key, config.cache_dir, arches) if args.build else None
-    try:
-        for series in series_list:
-            if series.missing:
-                print(
-                    f"note: series <{series.message_id}> v{series.version} is missing "
-                    f"part(s) {_ranges(series.missing)} of {series.total}; "
-                    "checking the parts present",
-                    file=sys.stderr,
-                )
-            results.append(review_series(series, base, index, rules, arches, evaluator, builder))
-    finally:
+    with ExitStack() as stack:
         if evaluator is not None:
-            evaluator.close()
+            stack.callback(evaluator.close)
+        builder = _builder(args, config, root, index, arches, stack) if args.build else None
+        results = [_review(s, base, index, rules, arches, evaluator, builder) for s in series_list]
     if args.format == "json":
         sys.stdout.write(to_json(results, skipped, index.key))
     else:
@@ -201,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--build",
         action="store_true",
         help="also cross-build what each patch touches, base vs patched (sandboxed; slow)",
+    )
+    check.add_argument(
+        "--executor",
+        metavar="SPEC",
+        help="where --build runs its jobs: inline, local (default; a process pool), local:N, "
+        "or a Dask scheduler address such as tcp://10.0.0.5:8786",
     )
     check.set_defaults(func=cmd_check)
 

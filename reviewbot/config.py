@@ -31,6 +31,8 @@ class Config:
     arches: tuple[str, ...] = ("x86_64", "arm64")
     rules: RulePolicy = field(default_factory=RulePolicy)
     lists: Mapping[str, RulePolicy] = field(default_factory=dict)
+    # where builds run: "inline", "local", "local:N" or a Dask scheduler address
+    build_executor: str = "local"
 
     def policy_for(self, list_id: str | None) -> RulePolicy:
         if list_id and list_id in self.lists:
@@ -66,6 +68,12 @@ def _policy(data: Any, where: str) -> RulePolicy:
     return RulePolicy(disable=lists["disable"], enable=lists["enable"], severity=grades)
 
 
+def valid_executor(spec: str) -> bool:
+    if spec in ("inline", "local") or "://" in spec:
+        return True
+    return spec.startswith("local:") and spec[6:].isdigit() and int(spec[6:]) > 0
+
+
 def load_config(path: Path | None) -> Config:
     """Read a TOML config; None gives the defaults."""
     if path is None:
@@ -74,7 +82,7 @@ def load_config(path: Path | None) -> Config:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists"}
+    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build"}
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
     arches = data.get("arches", ["x86_64", "arm64"])
@@ -84,7 +92,17 @@ def load_config(path: Path | None) -> Config:
         name: _policy(table.get("rules", {}), f"lists.{name}.rules")
         for name, table in dict(data.get("lists", {})).items()
     }
+    build = data.get("build", {})
+    if not isinstance(build, dict) or set(build) - {"executor"}:
+        raise ConfigError(f"{path}: [build] takes only 'executor'")
+    executor = build.get("executor", "local")
+    if not isinstance(executor, str) or not valid_executor(executor):
+        raise ConfigError(
+            f"{path}: build.executor {executor!r}: use inline, local, local:N or a "
+            "Dask scheduler address (tcp://host:8786)"
+        )
     return Config(
+        build_executor=executor,
         cache_dir=Path(data["cache_dir"]) if "cache_dir" in data else default_cache_dir(),
         tree=Path(data["tree"]) if "tree" in data else None,
         arches=tuple(arches),

@@ -125,3 +125,21 @@ def test_config_regrades_and_rejects_unknown(
     config.write_text('[rules]\ndisable = ["NOPE999"]\n')
     code, _, err = run(capsys, "--config", str(config), "check", "--tree", str(tree), str(patch))
     assert code == 2 and "names no rule" in err
+
+
+def test_build_executor_is_checked_and_wired(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch = tmp_path / "bad.patch"
+    patch.write_bytes(mail(BAD))
+    args = ("check", "--no-kconfig", "--tree", str(tree), str(patch))
+    code, _, err = run(capsys, *args[:1], "--build", "--executor", "bogus", *args[1:])
+    assert code == 2 and "--executor 'bogus'" in err
+    config = tmp_path / "c.toml"
+    config.write_text('[build]\nexecutor = "local:0"\n')
+    code, _, err = run(capsys, "--config", str(config), *args)
+    assert code == 2 and "build.executor" in err
+    # a process pool and the job store under the cache dir, as `reviewbot check --build` runs
+    code, out, _ = run(capsys, *args[:1], "--build", "--executor", "local:1", *args[1:])
+    assert code == 1 and "MK001" in out
+    assert (tmp_path / "cache" / "jobs.sqlite").is_file()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.build.provider import BuildEvaluator
+from reviewbot.build.executor import LocalExecutor
+from reviewbot.build.provider import BuildEvaluator, RunMany, executor_runner
 from reviewbot.config import default_cache_dir
 from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.facts import KconfigDelta
@@ -20,6 +21,7 @@ from reviewbot.mail.series import assemble
 from reviewbot.rules.engine import review_series
 from reviewbot.rules.fixtures import Expectation, Fixture, load_fixtures
 from reviewbot.rules.registry import RULES
+from reviewbot.store.jobs import JobStore
 from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import TreeIndex
 
@@ -75,12 +77,24 @@ def evaluator(real_tree: Path, real_index: TreeIndex) -> Iterator[KconfigEvaluat
     warm.close()
 
 
+@pytest.fixture(scope="session")
+def build_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunMany]:
+    """Builds as `reviewbot check --build` runs them: recorded, on a local process pool."""
+    store_path = tmp_path_factory.mktemp("jobs") / "jobs.sqlite"
+    with LocalExecutor(2) as executor, JobStore.open(store_path) as store:
+        yield executor_runner(executor, store)
+
+
 @pytest.mark.realtree
 @pytest.mark.parametrize(
     "fixture", FIXTURES, ids=lambda f: f"{f.rule}/{f.path.parent.name}/{f.path.name}"
 )
 def test_fixture(
-    fixture: Fixture, real_tree: Path, real_index: TreeIndex, evaluator: KconfigEvaluator
+    fixture: Fixture,
+    real_tree: Path,
+    real_index: TreeIndex,
+    evaluator: KconfigEvaluator,
+    request: pytest.FixtureRequest,
 ) -> None:
     assert fixture.bad == bool(fixture.expected), "bad fixtures declare findings, good ones none"
     messages = [parse_mail(raw) for raw in read_input(fixture.path.read_bytes(), str(fixture.path))]
@@ -93,7 +107,12 @@ def test_fixture(
     # Build rules (BLD*) run real cross-builds, pinned to the fixture's arches.
     builder = (
         BuildEvaluator(
-            real_tree, real_index.key, default_cache_dir(), fixture.arches, only=fixture.arches
+            real_tree,
+            real_index.key,
+            default_cache_dir(),
+            fixture.arches,
+            only=fixture.arches,
+            run_many=request.getfixturevalue("build_runner"),
         )
         if fixture.rule.startswith("BLD")
         else None

@@ -23,8 +23,10 @@ Map (each module states its job in its first docstring line):
                       patched source is a shadow tree (reviewbot.kconfig.conf.shadow_tree)
                       mounted at the same path as the base so kbuild's recorded commands do
                       not change and only changed files rebuild
+- codec.py    (pure)  JSON for the plain data above (job payloads and results in the store)
 - executor.py (edge)  run jobs on a local process pool or a Dask (distributed) cluster through
                       one code path; jobs are recorded in a SQLite table before submission so
                       a restart resubmits unfinished ones
-- provider.py (edge)  the engine's build provider: plan -> jobs -> outcomes for rules
+- provider.py (edge)  the engine's build provider: plan -> jobs -> outcomes for rules, run
+                      inline or through the executor (recorded; runner.build_job per job)
 """

@@ -4,8 +4,12 @@
 with the patch's changes, the index after it and the series overlays before and after
 it. It plans (reviewbot.build.planner), skips jobs whose compiler is missing (logged with
 the Debian package to install: the build rules then stay silent), and runs the others
-through `run` (reviewbot.build.runner.run_job in-process by default; the executor passes
-its own). Baseline jobs (full vmlinux per base commit) only run when `baseline=True`.
+through `run_many`: `run_inline` (reviewbot.build.runner.run_job in this process, one job
+after the other) by default, or `executor_runner(executor, store)`, which records the
+jobs in the job store and runs a patch's jobs side by side on a local process pool or a
+Dask cluster (reviewbot.build.executor); a job already done with the same payload comes
+back from the store. Baseline jobs (full vmlinux per base commit) only run when
+`baseline=True`.
 """
 
 from __future__ import annotations
@@ -16,16 +20,56 @@ from pathlib import Path
 
 from reviewbot.analysis.diff import FileChange
 from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.build.codec import load_as
+from reviewbot.build.executor import Executor, ExecutorError, JobFn, run_jobs
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan
 from reviewbot.build.planner import DEFAULT_ARCHES, plan_builds
 from reviewbot.build.prepare import CompilerMissingError, check_compiler
-from reviewbot.build.runner import JobRequest, run_job
+from reviewbot.build.runner import JobRequest, build_job, job_payload, run_job
 from reviewbot.errors import InfrastructureError
+from reviewbot.store.jobs import JobState, JobStore
 
 log = logging.getLogger(__name__)
 
 RunJob = Callable[[JobRequest], BuildOutcome]
+RunMany = Callable[[Sequence[JobRequest]], list[BuildOutcome]]
+
+
+def run_inline(requests: Sequence[JobRequest], run: RunJob = run_job) -> list[BuildOutcome]:
+    """Run the jobs here, one after the other (tests, and `check --executor inline`)."""
+    outcomes = []
+    for request in requests:
+        try:
+            outcomes.append(run(request))
+        except InfrastructureError as exc:
+            log.warning("build %s failed to run: %s", request.job.key, exc)
+            outcomes.append(BuildOutcome(request.job, error=str(exc)))
+    return outcomes
+
+
+def executor_runner(executor: Executor, store: JobStore, fn: JobFn = build_job) -> RunMany:
+    """Run a patch's jobs through the recorded executor path (failed jobs are retried)."""
+
+    def run_many(requests: Sequence[JobRequest]) -> list[BuildOutcome]:
+        try:
+            rows = run_jobs(
+                executor, store, [job_payload(r) for r in requests], fn, retry_failed=True
+            )
+        except ExecutorError as exc:
+            log.warning("build executor failed: %s", exc)
+            return [BuildOutcome(r.job, error=f"executor: {exc}") for r in requests]
+        outcomes = []
+        for request, row in zip(requests, rows, strict=True):
+            if row.state is JobState.DONE and row.result is not None:
+                outcomes.append(load_as(BuildOutcome, row.result["outcome"]))
+            else:
+                error = (row.error or "job failed").strip().splitlines()[-1]
+                log.warning("build %s failed to run: %s", request.job.key, error)
+                outcomes.append(BuildOutcome(request.job, error=error))
+        return outcomes
+
+    return run_many
 
 
 class BuildEvaluator:
@@ -41,13 +85,14 @@ class BuildEvaluator:
         run: RunJob = run_job,
         only: Sequence[str] | None = None,
         baseline: bool = False,
+        run_many: RunMany | None = None,
     ) -> None:
         self.tree = tree
         self.tree_key = tree_key
         self.cache_dir = cache_dir
         self.matrix = matrix if matrix is not None else load_matrix()
         self.arches = tuple(a for a in arches if a in self.matrix) or DEFAULT_ARCHES
-        self.run = run
+        self.run_many: RunMany = run_many or (lambda requests: run_inline(requests, run))
         self.only = tuple(only) if only is not None else None
         self.baseline = baseline
         self.last_plan: BuildPlan | None = None  # for reports and benchmarks
@@ -76,9 +121,8 @@ class BuildEvaluator:
         jobs = [j for j in plan.jobs if self._runnable(j)]
         if self.baseline:
             jobs += [j for j in plan.baseline if self._runnable(j)]
-        outcomes = []
-        for job in jobs:
-            request = JobRequest(
+        requests = [
+            JobRequest(
                 job,
                 str(self.tree),
                 self.tree_key,
@@ -86,16 +130,14 @@ class BuildEvaluator:
                 overlay=tuple(sorted(after.items())),
                 before=tuple(sorted(before.items())),
             )
-            try:
-                outcome = self.run(request)
-            except InfrastructureError as exc:
-                log.warning("build %s failed to run: %s", job.key, exc)
-                outcome = BuildOutcome(job, error=str(exc))
+            for job in jobs
+        ]
+        outcomes = self.run_many(requests) if requests else []
+        for outcome in outcomes:
             log.info(
                 "build %s: %.1f s (prepared tree %s)",
-                job.key,
+                outcome.job.key,
                 outcome.seconds,
                 "cached" if outcome.prepared_cached else "new",
             )
-            outcomes.append(outcome)
         return tuple(outcomes)

@@ -26,8 +26,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import reviewbot
 from reviewbot import sandbox
+from reviewbot.build.codec import dump, load_as
 from reviewbot.build.diagnostics import make_errors, parse_output
 from reviewbot.build.model import (
     Arch,
@@ -275,3 +278,17 @@ def _object_crcs(
                     )
                 )
     return out
+
+
+def build_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """The executor's job function: a JobRequest's JSON in, its BuildOutcome's JSON out.
+
+    The payload also names the reviewbot version (`code`), so a stored result is reused
+    only by the code that made it (job ids hash the payload).
+    """
+    request = load_as(JobRequest, payload["request"])
+    return {"outcome": dump(run_job(request))}
+
+
+def job_payload(request: JobRequest) -> dict[str, Any]:
+    return {"code": reviewbot.__version__, "request": dump(request)}

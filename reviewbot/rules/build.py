@@ -140,23 +140,34 @@ def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     "With MODVERSIONS (sparc64/alpha), exported symbols lose their CRCs after the patch.",
 )
 def build_modversions_crc(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    # A failure the external-module step shows too is BLD002's finding, not a CRC one.
+    extmod = {d.text for _, b, p in _pairs(ctx, StepKind.EXTMOD) for d in _new(b, p, ())}
     for outcome, base, patched in _pairs(ctx, StepKind.MODVERSIONS):
         found = [
             d
             for d in _new(base, patched, ())
-            if d.tool in ("crc", "sandbox")
-            or any(w in d.text for w in _CRC_WORDS)
-            or (d.kind is DiagKind.ERROR and d.tool in ("make", "modpost"))
+            if d.text not in extmod
+            and (
+                d.tool in ("crc", "sandbox")
+                or any(w in d.text for w in _CRC_WORDS)
+                or (d.kind is DiagKind.ERROR and d.tool in ("make", "modpost"))
+            )
         ]
         if not found:
             continue
         path, line = _anchor(ctx, EXPORT_TRIGGERS)
         text = "; ".join(d.text for d in found[:3])
         more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+        crc = any(d.tool == "crc" or any(w in d.text for w in _CRC_WORDS) for d in found)
+        what = (
+            "symbol CRCs go missing"
+            if crc
+            else "the CRC check's external module (with an export) no longer builds"
+        )
         yield rule.finding(
             path,
             line,
-            f"module versioning breaks ({_describe(outcome)}): {text}{more}; modules "
+            f"module versioning breaks ({_describe(outcome)}): {what}: {text}{more}; modules "
             "would fail to load ('disagrees about version of symbol'). "
             f"{reproduce(outcome, patched)}",
             hint="every exported symbol needs its CRC: keep genksyms running for C and asm "

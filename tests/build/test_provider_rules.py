@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from reviewbot.analysis.view import DictTree
+from reviewbot.build.codec import dump, load_as
+from reviewbot.build.executor import LocalExecutor
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import (
     Arch,
@@ -19,7 +24,7 @@ from reviewbot.build.model import (
     StepKind,
     StepResult,
 )
-from reviewbot.build.provider import BuildEvaluator
+from reviewbot.build.provider import BuildEvaluator, executor_runner
 from reviewbot.build.runner import JobRequest
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
@@ -27,6 +32,7 @@ from reviewbot.mail.series import assemble
 from reviewbot.model import Finding, Severity
 from reviewbot.rules import build
 from reviewbot.rules.engine import review_series
+from reviewbot.store.jobs import JobState, JobStore
 from tests.helpers import index_of, mail
 
 FILES = {
@@ -195,3 +201,91 @@ def test_missing_compiler_skips_the_job_and_logs_the_package(
         found = _review(DRIVER_DIFF, provider)
     assert found == []
     assert "apt-get install gcc-nope" in caplog.text
+
+
+# -- the recorded executor path: JSON through the job store and a process pool ----------
+
+CALLS_DIR_KEY = "REVIEWBOT_TEST_CALLS"
+
+
+def fake_build_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """A job function for the pool: the canned new-warning outcome, each call noted."""
+    request = load_as(JobRequest, payload["request"])
+    calls = Path(request.cache_dir)
+    (calls / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+    if request.job.arch.name == "sparc64":
+        raise RuntimeError("compiler exploded")
+    step = request.job.steps[0]
+    base = StepResult(step, True, (_warning(3, "old"),), ("make O=build x.o",))
+    patched = StepResult(
+        step, True, (_warning(4, "old"), _warning(2, "new [-Wx]")), ("make O=build x.o",)
+    )
+    return {"outcome": dump(BuildOutcome(request.job, (base,), (patched,), seconds=1.0))}
+
+
+def test_jobs_go_through_the_store_and_the_pool_once(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    with LocalExecutor(2) as executor, JobStore.open(tmp_path / "jobs.sqlite") as store:
+        provider = BuildEvaluator(
+            FAKE,
+            "k",
+            calls,
+            matrix=_gcc_only_matrix(),
+            arches=("x86_64",),
+            run_many=executor_runner(executor, store, fake_build_job),
+        )
+        first = _review(DRIVER_DIFF, provider)
+        again = _review(DRIVER_DIFF, provider)
+        assert store.counts()[JobState.DONE] == 1
+    assert [(f.rule, f.line) for f in first] == [("BLD001", 2)] == [(f.rule, f.line) for f in again]
+    assert "new [-Wx]" in first[0].message
+    assert len(list(calls.iterdir())) == 1, "a done job comes back from the store"
+
+
+def test_a_job_that_fails_is_reported_to_the_log_not_as_a_finding(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    with (
+        LocalExecutor(1) as executor,
+        JobStore.open(tmp_path / "jobs.sqlite") as store,
+        caplog.at_level(logging.WARNING),
+    ):
+        provider = BuildEvaluator(
+            FAKE,
+            "k",
+            calls,
+            matrix=_gcc_only_matrix(),
+            only=("sparc64",),
+            run_many=executor_runner(executor, store, fake_build_job),
+        )
+        found = _review(EXPORT_DIFF, provider)
+        _review(EXPORT_DIFF, provider)
+    assert found == []
+    assert "compiler exploded" in caplog.text
+    assert len(list(calls.iterdir())) == 2, "a failed job is tried again on the next review"
+
+
+def test_an_extmod_breakage_is_not_reported_again_as_lost_crcs() -> None:
+    failure = Diagnostic(
+        DiagKind.ERROR, "", None, "No rule to make target 'mod/reviewbot_tiny.ko'", "make"
+    )
+    results = {
+        StepKind.EXTMOD: (_step(StepKind.EXTMOD, True), _step(StepKind.EXTMOD, False, failure)),
+        StepKind.MODVERSIONS: (
+            _step(StepKind.MODVERSIONS, True),
+            _step(StepKind.MODVERSIONS, False, failure),
+        ),
+    }
+    provider = BuildEvaluator(
+        FAKE,
+        "k",
+        CACHE,
+        matrix=_gcc_only_matrix(),
+        run=_fake_run(results),
+        arches=("x86_64", "sparc64"),
+    )
+    found = [f.rule for f in _review(MODFINAL_DIFF, provider) if f.rule.startswith("BLD")]
+    assert found == ["BLD002"]
