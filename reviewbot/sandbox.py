@@ -4,18 +4,28 @@ The sandbox has no network, sees the host read-only with /tmp, /root, /home and 
 cache replaced by empty tmpfs (so nothing private is readable), the tree and the Python
 install bound read-only, one private writable output directory, a clean environment, and
 CPU-time, address-space, process-count and wall-clock limits.
+
+The process count is bounded twice: RLIMIT_NPROC (prlimit), which the kernel does not
+apply to root, and, where the host lets us, a pids cgroup per sandboxed command
+(`pids.max`), which holds for root too: a fork bomb in a patched Makefile stops at the
+limit instead of filling the host's process table.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO
 
@@ -106,13 +116,106 @@ def _prlimit(limits: Limits) -> list[str]:
     ]
 
 
+_CGROUP_ROOTS = (
+    Path("/sys/fs/cgroup/pids"),
+    Path("/sys/fs/cgroup"),
+    Path("/sys/fs/cgroup/unified"),
+)
+_JOIN = 'echo $$ > "$0/cgroup.procs" && exec "$@"'
+_serial = itertools.count()
+_lock = threading.Lock()
+
+
+def _own_group(root: Path) -> Path:
+    """This process's group under a cgroup mount (v1 'pids:' line, or the v2 '0::' one)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return root
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if (root.name == "pids" and "pids" in controllers.split(",")) or (
+            root.name != "pids" and controllers == ""
+        ):
+            return root / path.lstrip("/")
+    return root
+
+
+@cache
+def pids_parent() -> Path | None:
+    """A cgroup directory where sandboxed commands can get their own pids.max, or None."""
+    for root in _CGROUP_ROOTS:
+        for parent in (_own_group(root), root):
+            probe = parent / f"reviewbot-probe-{os.getpid()}"
+            try:
+                probe.mkdir()
+            except OSError:
+                continue
+            try:
+                usable = (probe / "pids.max").exists()
+            finally:
+                probe.rmdir()
+            if usable:
+                _remove_stale(parent)
+                return parent
+    return None
+
+
+def _remove_stale(parent: Path) -> None:
+    """Groups left by reviewbot processes that died without cleaning up."""
+    for group in parent.glob("reviewbot-*-*"):
+        owner = group.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            _remove_group(group)
+
+
+def _remove_group(group: Path) -> None:
+    """Kill what is left in a command's group, then remove it."""
+    for _ in range(50):
+        try:
+            pids = (group / "cgroup.procs").read_text().split()
+        except OSError:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid), 9)
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            threading.Event().wait(0.05)
+
+
+def _pids_group(limits: Limits) -> Path | None:
+    parent = pids_parent()
+    if parent is None:
+        return None
+    with _lock:
+        group = parent / f"reviewbot-{os.getpid()}-{next(_serial)}"
+    try:
+        group.mkdir()
+        (group / "pids.max").write_text(str(limits.processes))
+    except OSError:
+        return None
+    return group
+
+
 def popen(box: Sandbox, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
-    """Start argv in the sandbox (stdin/stdout as the caller asks)."""
+    """Start argv in the sandbox (stdin/stdout as the caller asks).
+
+    With a pids cgroup, the command joins its own group (removed, after killing what is
+    left in it, once the Popen object is gone or the interpreter exits).
+    """
     if shutil.which("bwrap") is None:
         raise SandboxError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
-    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-        [*_prlimit(box.limits), *command(box, argv)], **kwargs
-    )
+    full = [*_prlimit(box.limits), *command(box, argv)]
+    group = _pids_group(box.limits)
+    if group is not None:
+        full = ["sh", "-c", _JOIN, str(group), *full]
+    proc: subprocess.Popen[bytes] = subprocess.Popen(full, **kwargs)  # type: ignore[call-overload]
+    if group is not None:
+        weakref.finalize(proc, _remove_group, group)
+    return proc
 
 
 @dataclass(frozen=True)
@@ -138,7 +241,9 @@ def run(box: Sandbox, argv: Sequence[str], stdin: bytes = b"") -> Result:
             proc.kill()
             proc.wait()
             timed_out = True
-        return Result(proc.returncode, _tail(out), _tail(err), timed_out)
+        returncode = proc.returncode
+        del proc  # removes its pids group now (and kills anything that escaped the wait)
+        return Result(returncode, _tail(out), _tail(err), timed_out)
 
 
 MAX_OUTPUT = 1 << 20
