@@ -32,6 +32,12 @@ class PatchedIndex:
                     target += "/"
                 self._objects.setdefault(target, []).append(ref)
 
+    def objects_in(self, directory: str) -> list[str]:
+        """Objects ('dir/x.o') some Makefile names in directory, after the patch."""
+        found = {o for o in self.base.objects if posixpath.dirname(o) == directory}
+        found |= {o for o in self._objects if posixpath.dirname(o) == directory}
+        return sorted(o for o in found if o.endswith(".o") and self.builders_of(o))
+
     def symbol_defs(self, name: str) -> list[SymbolDef]:
         kept = [d for d in self.base.symbols.get(name, ()) if d.path not in self.touched]
         return kept + self._symbols.get(name, [])

@@ -78,16 +78,42 @@ def _arches_for(
     return found or "no default arch in the build matrix"
 
 
+_SHARED_HEADER = re.compile(r"^(include|arch/[^/]+/include)/")
+MAX_HEADER_USERS = 3
+
+
+def is_local_header(path: str) -> bool:
+    """A header beside the code that uses it (drivers/foo/foo.h), not include/ or uapi."""
+    return path.endswith(".h") and "/" in path and not _SHARED_HEADER.match(path)
+
+
 def touched_objects(
-    changes: Iterable[FileChange], index: PatchedIndex
+    changes: Iterable[FileChange],
+    index: PatchedIndex,
+    includers: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[tuple[str, str | None]], list[Skip]]:
-    """(object, controlling CONFIG or None when always built) per touched .c/.S file."""
+    """(object, controlling CONFIG or None when always built) per touched .c/.S file.
+
+    `includers` maps a touched local header to the sources beside it that include it
+    (the provider reads them): the first MAX_HEADER_USERS of those are built for it.
+    """
     objects: list[tuple[str, str | None]] = []
     skipped: list[Skip] = []
+    sources: list[str] = []
     for change in changes:
         path = change.path
-        if change.binary or change.kind is ChangeKind.DELETED or not path.endswith((".c", ".S")):
+        if change.binary or change.kind is ChangeKind.DELETED:
             continue
+        if path.endswith(".h"):
+            users = list((includers or {}).get(path, ()))
+            if not is_local_header(path):
+                skipped.append(Skip(path, "shared header: too many users to build here"))
+            elif not users:
+                skipped.append(Skip(path, "header: no built source beside it includes it"))
+            sources += [u for u in users[:MAX_HEADER_USERS] if u not in sources]
+        elif path.endswith((".c", ".S")) and path not in sources:
+            sources.append(path)
+    for path in sources:
         if _HOST_CODE.match(path):
             skipped.append(Skip(path, "host or user-space code: not built for the target"))
             continue
@@ -104,9 +130,10 @@ def plan_builds(
     index: PatchedIndex,
     matrix: Mapping[str, Arch],
     defaults: Sequence[str] = DEFAULT_ARCHES,
+    includers: Mapping[str, Sequence[str]] | None = None,
 ) -> BuildPlan:
     """The build jobs for one patch (empty when nothing it touches is built)."""
-    objects, skipped = touched_objects(changes, index)
+    objects, skipped = touched_objects(changes, index, includers)
     wanted: dict[str, tuple[Arch, set[str], list[str]]] = {}
     for obj, config in objects:
         arches = _arches_for(obj, config, index, matrix, defaults)

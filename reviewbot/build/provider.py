@@ -15,16 +15,18 @@ back from the store. Baseline jobs (full vmlinux per base commit) only run when
 from __future__ import annotations
 
 import logging
+import posixpath
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from reviewbot.analysis.diff import FileChange
+from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.build.codec import load_as
 from reviewbot.build.executor import Executor, ExecutorError, JobFn, run_jobs
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan
-from reviewbot.build.planner import DEFAULT_ARCHES, plan_builds
+from reviewbot.build.planner import DEFAULT_ARCHES, is_local_header, plan_builds
 from reviewbot.build.prepare import CompilerMissingError, check_compiler
 from reviewbot.build.runner import JobRequest, build_job, job_payload, run_job
 from reviewbot.errors import InfrastructureError
@@ -33,6 +35,32 @@ from reviewbot.store.jobs import JobState, JobStore
 log = logging.getLogger(__name__)
 
 RunJob = Callable[[JobRequest], BuildOutcome]
+MAX_SCANNED = 64  # sources read per touched header
+MAX_SOURCE_BYTES = 4 << 20
+
+
+def local_includers(
+    changes: Sequence[FileChange], index: PatchedIndex, read: Callable[[str], str | None]
+) -> dict[str, tuple[str, ...]]:
+    """For each touched local header, the built sources beside it that #include it."""
+    out: dict[str, tuple[str, ...]] = {}
+    for change in changes:
+        path = change.path
+        if change.binary or change.kind is ChangeKind.DELETED or not is_local_header(path):
+            continue
+        directory, name = posixpath.split(path)
+        include = re.compile(rf'^[ \t]*#[ \t]*include[ \t]*"{re.escape(name)}"', re.MULTILINE)
+        users = []
+        for obj in index.objects_in(directory)[:MAX_SCANNED]:
+            for source in (obj[:-2] + ".c", obj[:-2] + ".S"):
+                text = read(source)
+                if text is not None and include.search(text):
+                    users.append(source)
+                    break
+        out[path] = tuple(users)
+    return out
+
+
 RunMany = Callable[[Sequence[JobRequest]], list[BuildOutcome]]
 
 
@@ -114,7 +142,19 @@ class BuildEvaluator:
         before: Mapping[str, str | None],
         after: Mapping[str, str | None],
     ) -> tuple[BuildOutcome, ...]:
-        plan = plan_builds(changes, index, self.matrix, self.arches)
+        def read(path: str) -> str | None:
+            if path in after:
+                return after[path]
+            file = self.tree / path
+            try:
+                if file.stat().st_size > MAX_SOURCE_BYTES:
+                    return None
+                return file.read_text(errors="replace")
+            except OSError:
+                return None
+
+        includers = local_includers(changes, index, read)
+        plan = plan_builds(changes, index, self.matrix, self.arches, includers)
         self.last_plan = plan
         for skip in plan.skipped:
             log.info("not built: %s: %s", skip.path, skip.reason)

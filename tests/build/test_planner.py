@@ -7,6 +7,7 @@ from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import StepKind
 from reviewbot.build.planner import NO_WERROR, plan_builds
+from reviewbot.build.provider import local_includers
 from reviewbot.tree.index import TreeIndex
 from reviewbot.tree.scan import ObjRef, SymbolDef
 
@@ -80,7 +81,7 @@ def test_unbuilt_and_host_files_are_skipped_with_reasons() -> None:
     reasons = {s.path: s.reason for s in plan.skipped}
     assert "no Makefile" in reasons["drivers/misc/unknown.c"]
     assert "host" in reasons["scripts/mod/modpost.c"]
-    assert "include/x.h" not in reasons
+    assert "shared header" in reasons["include/x.h"]
 
 
 def test_kbuild_change_adds_the_external_module_step() -> None:
@@ -105,3 +106,28 @@ def test_export_machinery_plans_modversions_and_a_baseline() -> None:
 def test_nothing_to_build() -> None:
     plan = plan_builds(_changes("Documentation/x.rst", "MAINTAINERS"), _index(), MATRIX)
     assert plan.jobs == () and plan.baseline == ()
+
+
+def test_a_local_header_builds_the_sources_beside_it_that_include_it() -> None:
+    sources = {
+        "drivers/gpu/foo/core.c": '#include <linux/module.h>\n#include "foo.h"\n',
+        "drivers/gpu/foo/foo.c": "#include <linux/module.h>\n",
+        "drivers/misc/dummy-irq.c": '#include "foo.h"\n',
+    }
+    changes = _changes("drivers/gpu/foo/foo.h", "include/linux/kernel.h")
+    includers = local_includers(changes, _index(), sources.get)
+    assert includers == {"drivers/gpu/foo/foo.h": ("drivers/gpu/foo/core.c",)}
+    plan = plan_builds(changes, _index(), MATRIX, includers=includers)
+    assert [j.steps[0].targets for j in plan.jobs] == [("drivers/gpu/foo/core.o",)] * 2
+    assert ("FOO", "y") in plan.jobs[0].config.enable
+    reasons = {s.path: s.reason for s in plan.skipped}
+    assert "shared header" in reasons["include/linux/kernel.h"]
+
+
+def test_a_header_nothing_beside_it_includes_is_skipped_with_a_reason() -> None:
+    changes = _changes("drivers/misc/unused.h")
+    plan = plan_builds(
+        changes, _index(), MATRIX, includers=local_includers(changes, _index(), {}.get)
+    )
+    assert plan.jobs == ()
+    assert [s.reason for s in plan.skipped] == ["header: no built source beside it includes it"]
