@@ -75,6 +75,7 @@ from reviewbot.model import Finding, Message, Series
 from reviewbot.rules.engine import KconfigProvider, review_series
 from reviewbot.rules.fixtures import load_fixtures
 from reviewbot.rules.registry import RULES
+from reviewbot.sandbox import child_pids
 from reviewbot.tree.fetch import ensure_default_tree
 from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import TreeIndex, build_index, classify
@@ -305,27 +306,13 @@ def run_case(
 # /proc
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return out
-    for task in tasks:
-        try:
-            out += [int(x) for x in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return out
-
-
 def worker_pids() -> list[int]:
     """The python Kconfig workers below this process (inside prlimit -> bwrap)."""
     tree: dict[int, list[int]] = {}
     todo = [os.getpid()]
     while todo:
         pid = todo.pop()
-        tree[pid] = _children(pid)
+        tree[pid] = child_pids(pid)
         todo += [c for c in tree[pid] if c not in tree]
     out = []
     for pid in descendants(tree, os.getpid()):

@@ -58,6 +58,21 @@ class Sandbox:
     binds: tuple[tuple[Path, str, bool], ...] = ()
 
 
+def child_pids(pid: int) -> list[int]:
+    """The children of every thread of pid (sandboxed commands sit below prlimit/bwrap)."""
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
 def bwrap_available() -> bool:
     if shutil.which("bwrap") is None:
         return False

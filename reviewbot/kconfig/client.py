@@ -16,7 +16,7 @@ from pathlib import Path
 import reviewbot
 from reviewbot.errors import InfrastructureError
 from reviewbot.kconfig.facts import KconfigDelta, KconfigFacts
-from reviewbot.sandbox import Limits, Sandbox, bwrap_available, popen
+from reviewbot.sandbox import Limits, Sandbox, bwrap_available, child_pids, popen
 
 log = logging.getLogger(__name__)
 
@@ -141,20 +141,6 @@ class KconfigClient:
         return KconfigDelta(arch, base, patched, float(answer.get("seconds", 0.0)))  # type: ignore[arg-type]
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return out
-    for task in tasks:
-        try:
-            out += [int(x) for x in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return out
-
-
 def worker_pid(client: KconfigClient) -> int | None:
     """The python worker's pid: below prlimit/bwrap when sandboxed, the child otherwise."""
     root = client.pid
@@ -173,7 +159,7 @@ def worker_pid(client: KconfigClient) -> int | None:
         argv0 = cmdline.split(b"\0")[0].rsplit(b"/", 1)[-1]
         if b"reviewbot.kconfig.worker" in cmdline and argv0.startswith(b"python"):
             return pid
-        stack += _children(pid)
+        stack += child_pids(pid)
     return None
 
 
