@@ -512,7 +512,7 @@ def render_memory(
     if memory.library_figure is not None:
         out.append(
             f"(reviewbot.kconfig.client.worker_rss_kb on that client: {memory.library_figure} "
-            "KiB, the RSS of bwrap, the process it started, not of the python worker)"
+            "KiB: it should agree with the VmRSS above)"
         )
     peak = max([memory.hwm, *(hwm for _, _, hwm in workers)])
     ok = verdict(peak, target_kib, at_least=False)
