@@ -18,6 +18,8 @@ from reviewbot.build.model import Arch, BuildConfig
 
 COLD_TARGET_S = 20.0
 WARM_TARGET_S = 60.0
+NO_WERROR_FILE = "no-werror.config"  # the peer's KCONFIG_ALLCONFIG
+NO_WERROR_TEXT = "# CONFIG_WERROR is not set\n"
 
 # kbuild's short log: "  CC      drivers/x.o", "  CC [M]  drivers/x.o", "  HOSTCC  scripts/..."
 _COMPILED = re.compile(r"^\s+(?:CC|AS|HOSTCC|HOSTCXX)(?: \[M\])?\s+\S", re.MULTILINE)

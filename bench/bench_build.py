@@ -521,31 +521,46 @@ def _peer_arch(
     budget: float,
 ) -> bc.PeerRun:
     touched = [p for p in planned.after if p.endswith((".c", ".S"))]
-    dirs = bc.touched_dirs(touched)
+    # A header-only patch: the directories of the objects the plan compiles for it.
+    objects = [t[:-2] + ".c" for job in planned.jobs for st in job.steps for t in st.targets]
+    dirs = bc.touched_dirs(touched) or bc.touched_dirs(objects)
+    if not dirs:
+        return bc.PeerRun(arch.name, (), budget, "no directory to build (no .c/.S touched)")
     _replace_files(copy, base_files)
+    # allmodconfig sets WERROR, and the first W=1 warning would stop the build: turned off
+    # as reviewbot turns it off (KCONFIG_ALLCONFIG is allmodconfig's own way to pin values).
+    allconfig = out.parent / bc.NO_WERROR_FILE
+    allconfig.write_text(bc.NO_WERROR_TEXT)
     steps: list[bc.PeerStep] = []
     started = time.monotonic()
-    plan: list[tuple[str, list[str], Mapping[str, str | None]]] = [
-        ("allmodconfig", ["allmodconfig"], {}),
-        ("base build", ["W=1", *dirs], {}),
-        ("patched build", ["W=1", *dirs], planned.after),
+    plan: list[tuple[str, list[str], list[str], Mapping[str, str | None]]] = [
+        (
+            "allmodconfig",
+            [f"KCONFIG_ALLCONFIG={allconfig}", "allmodconfig"],
+            [f"KCONFIG_ALLCONFIG={bc.NO_WERROR_FILE}", "allmodconfig"],
+            {},
+        ),
+        ("base build", ["W=1", *dirs], ["W=1", *dirs], {}),
+        ("patched build", ["W=1", *dirs], ["W=1", *dirs], planned.after),
     ]
-    for label, targets, files in plan:
+    for label, targets, shown, files in plan:
         _replace_files(copy, files)
         left = bc.time_left(budget, time.monotonic() - started)
         _note(f"peer {arch.name}: {label} ({left:.0f} s left)")
         step, tail = _run_make(
             label,
             bc.peer_argv(arch, str(copy), str(out), jobs, *targets),
-            bc.peer_command(arch, jobs, *targets),
+            bc.peer_command(arch, jobs, *shown),
             left,
-            touched,
+            sorted(planned.after),
         )
         steps.append(step)
         if step.status is None:
             break
         if step.status != 0:
             return bc.PeerRun(arch.name, tuple(steps), budget, f"{label} failed: {tail}")
+        if label == "allmodconfig" and "CONFIG_WERROR=y" in (_read(out / ".config") or ""):
+            return bc.PeerRun(arch.name, tuple(steps), budget, "allmodconfig kept WERROR=y")
     return bc.PeerRun(arch.name, tuple(steps), budget)
 
 
@@ -656,8 +671,9 @@ def _print_peer(runs: Sequence[bc.PeerRun], method: str, untouched: bool, jobs: 
     print("\n== 3. peer: make allmodconfig + the touched directory, base then patched ==")
     print(
         f"make -j{jobs} W=1 outside the sandbox, in a copy of the tree ({method}); one output "
-        "dir per arch: allmodconfig, the directory on the base, then the patched file "
-        "written in and the same make again (incremental)"
+        "dir per arch: allmodconfig (with no-werror.config = '# CONFIG_WERROR is not set'), "
+        "the directory on the base, then the patched file written in and the same make "
+        "again (incremental)"
     )
     print(bc.render_peer(runs))
     print(f"the real tree's touched files unchanged afterwards: {'yes' if untouched else 'NO'}")

@@ -19,6 +19,7 @@ from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, 
 from reviewbot.build.planner import EXPORT_TRIGGERS, EXTMOD_TRIGGERS
 from reviewbot.build.prepare import config_commands
 from reviewbot.build.runner import TINY_MODULE
+from reviewbot.kconfig.links import controlling_config
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
 
@@ -38,8 +39,11 @@ def _pairs(
 
 def _describe(outcome: BuildOutcome) -> str:
     job = outcome.job
-    on = [f"{s}={v}" for s, v in job.config.enable if v != "n"]
+    missing = set(outcome.config_missing)
+    on = [f"{s}={v}" for s, v in job.config.enable if v != "n" and s not in missing]
     config = job.config.defconfig + (" + " + " ".join(on) if on else "")
+    if missing:
+        config += f" ({', '.join(sorted(missing))} could not be enabled)"
     return f"{job.arch.name}, {job.arch.compiler}, {config}"
 
 
@@ -77,6 +81,23 @@ def _anchor(ctx: PatchContext, pattern: re.Pattern[str]) -> tuple[str, int | Non
     return "", None
 
 
+def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
+    """Why diag may come from code the config leaves out ('' when it cannot)."""
+    missing = set(outcome.config_missing)
+    if not missing:
+        return ""
+    if diag.path.endswith((".c", ".S")):
+        config = controlling_config(ctx.index_after, diag.path[:-2] + ".o")
+        if config not in missing:
+            return ""  # the object that printed it was really configured in
+    names = ", ".join(sorted(missing))
+    return (
+        f"{names} could not be enabled on {outcome.job.arch.name} (unmet dependencies), "
+        "and the warning may come from an object it controls: the compiler may have seen "
+        "code this config leaves out"
+    )
+
+
 @rule(
     "BLD001",
     "build-new-warning",
@@ -84,21 +105,21 @@ def _anchor(ctx: PatchContext, pattern: re.Pattern[str]) -> tuple[str, int | Non
     "A touched object gets a new compiler, objtool or linker diagnostic at W=1.",
 )
 def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
-    merged: dict[tuple[str, int | None, str], tuple[Diagnostic, list[str], str, bool]] = {}
+    merged: dict[tuple[str, int | None, str], tuple[Diagnostic, list[str], str, list[str]]] = {}
     for outcome, base, patched in _pairs(ctx, StepKind.OBJECTS):
         for diag in _new(base, patched, ctx.changes):
             key = (diag.path, diag.line, diag.text)
             if key not in merged:
-                exact = not outcome.config_missing
-                merged[key] = (diag, [], reproduce(outcome, patched), exact)
+                merged[key] = (diag, [], reproduce(outcome, patched), [])
             merged[key][1].append(_describe(outcome))
-    for diag, where, how, exact in merged.values():
+            merged[key][3].append(_unsure(ctx, outcome, diag))
+    for diag, where, how, doubts in merged.values():
         severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
         evidence: tuple[str, ...] = ()
-        if not exact:
-            # The object's symbol stayed off: the compiler may have seen dead code.
+        if all(doubts):
+            # The compiling object's symbol may have stayed off: possibly dead code.
             severity = Severity.INFO
-            evidence = ("the object's CONFIG symbol could not be enabled on this config",)
+            evidence = tuple(dict.fromkeys(doubts))
         yield rule.finding(
             diag.path,
             diag.line,

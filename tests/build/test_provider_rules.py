@@ -111,6 +111,11 @@ def _gcc_only_matrix() -> Mapping[str, Arch]:
     return {n: a for n, a in matrix.items() if n in ("x86_64", "sparc64", "alpha")}
 
 
+def _provider(cache: Path = CACHE, **kwargs: Any) -> BuildEvaluator:
+    """The build provider on the gcc-only matrix, with canned or pooled runs."""
+    return BuildEvaluator(FAKE, "k", cache, matrix=_gcc_only_matrix(), **kwargs)
+
+
 def test_new_warning_reported_once_with_commands_and_moved_one_ignored() -> None:
     results = {
         StepKind.OBJECTS: (
@@ -118,11 +123,7 @@ def test_new_warning_reported_once_with_commands_and_moved_one_ignored() -> None
             _step(StepKind.OBJECTS, True, _warning(4, "old"), _warning(2, "new [-Wx]")),
         )
     }
-    provider = BuildEvaluator(
-        FAKE,
-        "k",
-        CACHE,
-        matrix=_gcc_only_matrix(),
+    provider = _provider(
         run=_fake_run(results),
         arches=("x86_64",),
     )
@@ -141,11 +142,7 @@ def test_extmod_failure_after_the_patch_is_an_error_at_the_changed_line() -> Non
     results = {
         StepKind.EXTMOD: (_step(StepKind.EXTMOD, True), _step(StepKind.EXTMOD, False, failure))
     }
-    provider = BuildEvaluator(
-        FAKE,
-        "k",
-        CACHE,
-        matrix=_gcc_only_matrix(),
+    provider = _provider(
         run=_fake_run(results),
         arches=("x86_64",),
     )
@@ -171,11 +168,7 @@ def test_lost_crc_is_reported_and_base_noise_is_not() -> None:
             _step(StepKind.MODVERSIONS, True, noise, lost),
         )
     }
-    provider = BuildEvaluator(
-        FAKE,
-        "k",
-        CACHE,
-        matrix=_gcc_only_matrix(),
+    provider = _provider(
         run=_fake_run(results),
         only=("sparc64",),
     )
@@ -227,11 +220,8 @@ def test_jobs_go_through_the_store_and_the_pool_once(tmp_path: Path) -> None:
     calls = tmp_path / "calls"
     calls.mkdir()
     with LocalExecutor(2) as executor, JobStore.open(tmp_path / "jobs.sqlite") as store:
-        provider = BuildEvaluator(
-            FAKE,
-            "k",
-            calls,
-            matrix=_gcc_only_matrix(),
+        provider = _provider(
+            cache=calls,
             arches=("x86_64",),
             run_many=executor_runner(executor, store, fake_build_job),
         )
@@ -253,11 +243,8 @@ def test_a_job_that_fails_is_reported_to_the_log_not_as_a_finding(
         JobStore.open(tmp_path / "jobs.sqlite") as store,
         caplog.at_level(logging.WARNING),
     ):
-        provider = BuildEvaluator(
-            FAKE,
-            "k",
-            calls,
-            matrix=_gcc_only_matrix(),
+        provider = _provider(
+            cache=calls,
             only=("sparc64",),
             run_many=executor_runner(executor, store, fake_build_job),
         )
@@ -279,13 +266,44 @@ def test_an_extmod_breakage_is_not_reported_again_as_lost_crcs() -> None:
             _step(StepKind.MODVERSIONS, False, failure),
         ),
     }
-    provider = BuildEvaluator(
-        FAKE,
-        "k",
-        CACHE,
-        matrix=_gcc_only_matrix(),
+    provider = _provider(
         run=_fake_run(results),
         arches=("x86_64", "sparc64"),
     )
     found = [f.rule for f in _review(MODFINAL_DIFF, provider) if f.rule.startswith("BLD")]
     assert found == ["BLD002"]
+
+
+def _missing_run(
+    results: Mapping[StepKind, tuple[StepResult, StepResult]], missing: tuple[str, ...]
+) -> Callable[[JobRequest], BuildOutcome]:
+    canned = _fake_run(results)
+
+    def run(request: JobRequest) -> BuildOutcome:
+        outcome = canned(request)
+        return BuildOutcome(outcome.job, outcome.base, outcome.patched, config_missing=missing)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("missing", "severity"),
+    [(("DUMMY_IRQ",), Severity.INFO), (("SOMETHING_ELSE",), Severity.WARNING)],
+)
+def test_a_warning_is_lowered_only_when_its_object_may_be_configured_out(
+    missing: tuple[str, ...], severity: Severity
+) -> None:
+    results = {
+        StepKind.OBJECTS: (
+            _step(StepKind.OBJECTS, True),
+            _step(StepKind.OBJECTS, True, _warning(2, "new [-Wx]")),
+        )
+    }
+    provider = _provider(
+        run=_missing_run(results, missing),
+        arches=("x86_64",),
+    )
+    (found,) = _review(DRIVER_DIFF, provider)
+    assert found.severity is severity
+    if severity is Severity.INFO:
+        assert "DUMMY_IRQ could not be enabled on x86_64" in " ".join(found.evidence)
