@@ -38,12 +38,12 @@ from reviewbot import sandbox
 from reviewbot.analysis.diff import FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.build import prepare
-from reviewbot.build.executor import Executor, executor_from_spec
+from reviewbot.build.executor import Executor, ExecutorError, executor_from_spec, parse_spec
 from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan
 from reviewbot.build.prepare import CompilerMissingError, check_compiler, ensure_prepared
 from reviewbot.build.provider import BuildEvaluator, executor_runner
 from reviewbot.build.runner import JobRequest
-from reviewbot.config import Config, default_cache_dir, valid_executor
+from reviewbot.config import Config, default_cache_dir
 from reviewbot.errors import InfrastructureError, MalformedMailError
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
@@ -429,7 +429,8 @@ def _warm(
     number = 0
     store: JobStore | None = None
     with contextlib.ExitStack() as stack, usage.phase("warm runs"):
-        executor = None if spec == "inline" else stack.enter_context(executor_from_spec(spec))
+        inline = parse_spec(spec).kind == "inline"
+        executor = None if inline else stack.enter_context(executor_from_spec(spec))
         while len([r for r in out.runs if r.warm]) < runs and number < runs + 1:
             number += 1
             _note(f"warm run {number}")
@@ -709,7 +710,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("bench_build: --keep-stamps needs the cold prepare", file=sys.stderr)
             return 2
         prepare.drop_symbol_stamps = _keep_stamps
-    if not valid_executor(spec) or "://" in spec:
+    try:
+        local = parse_spec(spec).kind != "dask"
+    except ExecutorError:
+        local = False
+    if not local:
         print(f"bench_build: --executor {spec!r}: use inline, local or local:N", file=sys.stderr)
         return 2
     root = args.tree or ensure_default_tree(default_cache_dir())

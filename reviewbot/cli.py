@@ -11,9 +11,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from reviewbot import __version__
-from reviewbot.build.executor import executor_from_spec
+from reviewbot.build.executor import ExecutorError, executor_from_spec, parse_spec
 from reviewbot.build.provider import BuildEvaluator, executor_runner
-from reviewbot.config import Config, load_config, valid_executor
+from reviewbot.config import Config, load_config
 from reviewbot.errors import MalformedMailError, ReviewbotError, UserInputError
 from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.provider import KconfigEvaluator
@@ -131,7 +131,7 @@ def _builder(
 ) -> BuildEvaluator:
     """The build provider on the chosen executor; jobs recorded in <cache>/jobs.sqlite."""
     spec = args.executor or config.build_executor
-    if spec == "inline":
+    if parse_spec(spec).kind == "inline":
         return BuildEvaluator(root, index.key, config.cache_dir, arches)
     executor = stack.enter_context(executor_from_spec(spec))
     config.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -142,11 +142,11 @@ def _builder(
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    if args.executor and not valid_executor(args.executor):
-        raise UserInputError(
-            f"--executor {args.executor!r}: use inline, local, local:N or a Dask scheduler "
-            "address (tcp://host:8786)"
-        )
+    if args.executor:
+        try:
+            parse_spec(args.executor)
+        except ExecutorError as exc:
+            raise UserInputError(f"--executor {args.executor!r}: {exc}") from exc
     messages, skipped = _read_messages(args.files)
     series_list, others = assemble(messages)
     for message in others:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reviewbot.build.executor import SPEC_HELP, ExecutorError, parse_spec
 from reviewbot.errors import ConfigError
 from reviewbot.model import Severity
 from reviewbot.rules.registry import RulePolicy, known_selector
@@ -68,12 +69,6 @@ def _policy(data: Any, where: str) -> RulePolicy:
     return RulePolicy(disable=lists["disable"], enable=lists["enable"], severity=grades)
 
 
-def valid_executor(spec: str) -> bool:
-    if spec in ("inline", "local") or "://" in spec:
-        return True
-    return spec.startswith("local:") and spec[6:].isdigit() and int(spec[6:]) > 0
-
-
 def load_config(path: Path | None) -> Config:
     """Read a TOML config; None gives the defaults."""
     if path is None:
@@ -96,11 +91,12 @@ def load_config(path: Path | None) -> Config:
     if not isinstance(build, dict) or set(build) - {"executor"}:
         raise ConfigError(f"{path}: [build] takes only 'executor'")
     executor = build.get("executor", "local")
-    if not isinstance(executor, str) or not valid_executor(executor):
-        raise ConfigError(
-            f"{path}: build.executor {executor!r}: use inline, local, local:N or a "
-            "Dask scheduler address (tcp://host:8786)"
-        )
+    try:
+        if not isinstance(executor, str):
+            raise ExecutorError(f"expected a string: {SPEC_HELP}")
+        parse_spec(executor)
+    except ExecutorError as exc:
+        raise ConfigError(f"{path}: build.executor {executor!r}: {exc}") from exc
     return Config(
         build_executor=executor,
         cache_dir=Path(data["cache_dir"]) if "cache_dir" in data else default_cache_dir(),

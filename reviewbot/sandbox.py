@@ -17,11 +17,13 @@ import contextlib
 import itertools
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -198,7 +200,7 @@ def _remove_group(group: Path) -> None:
             group.rmdir()
             return
         except OSError:
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
 
 
 def _pids_group(limits: Limits) -> Path | None:
@@ -262,6 +264,19 @@ def run(box: Sandbox, argv: Sequence[str], stdin: bytes = b"") -> Result:
 
 
 MAX_OUTPUT = 1 << 20
+
+
+def read_limited(path: Path, limit: int = 32 << 20) -> str:
+    """A file a sandboxed command wrote: never follows a symlink it may have planted,
+    reads only regular files and at most `limit` bytes ('' when there is none)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return ""
+        return handle.read(limit).decode("utf-8", errors="replace")
 
 
 def _tail(handle: IO[bytes]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 
 from reviewbot.analysis.view import DictTree
@@ -28,6 +29,22 @@ def mail(
         f"Change things.\n\nSigned-off-by: Test Author <author@example.org>\n---\n{diff}"
         "-- \n2.47.3\n"
     ).encode()
+
+
+def diff_of(path: str, old: str | None, new: str | None) -> str:
+    """A git-style diff turning old into new (None: the file does not exist)."""
+    body = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
+        fromfile=f"a/{path}" if old is not None else "/dev/null",
+        tofile=f"b/{path}" if new is not None else "/dev/null",
+    )
+    head = f"diff --git a/{path} b/{path}\n"
+    if old is None:
+        head += "new file mode 100644\n"
+    elif new is None:
+        head += "deleted file mode 100644\n"
+    return head + "".join(body)
 
 
 def index_of(files: Mapping[str, str]) -> TreeIndex:

@@ -341,19 +341,41 @@ class DaskExecutor(Executor):
         self._owned = []
 
 
-def executor_from_spec(spec: str | None) -> Executor:
-    """The executor a config value names.
+SPEC_HELP = "use inline, local, local:N or a Dask scheduler address (tcp://host:8786)"
 
-    None, "" or "local" -> LocalExecutor (one worker per core); "local:N" -> N workers;
-    "tcp://host:port" (any Dask scheduler address: tcp, tls, ucx, inproc) -> DaskExecutor.
-    """
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """Where jobs run, as a config value names it."""
+
+    kind: str  # "inline" (in the caller), "local" (a process pool) or "dask"
+    workers: int | None = None  # local:N
+    address: str = ""  # dask
+
+
+def parse_spec(spec: str | None) -> ExecutorSpec:
+    """None, "" or "local" -> a pool with one worker per core; "local:N" -> N workers;
+    "inline" -> no executor; "tcp://host:port" (any Dask scheduler address: tcp, tls, ucx,
+    inproc) -> Dask. ExecutorError for anything else."""
     if not spec or spec == "local":
-        return LocalExecutor()
+        return ExecutorSpec("local")
+    if spec == "inline":
+        return ExecutorSpec("inline")
     if spec.startswith("local:") and spec[6:].isdigit() and int(spec[6:]) > 0:
-        return LocalExecutor(int(spec[6:]))
+        return ExecutorSpec("local", workers=int(spec[6:]))
     if "://" in spec:
-        return DaskExecutor.connect(spec)
-    raise ExecutorError(f"unknown executor {spec!r}: use local, local:N or a scheduler address")
+        return ExecutorSpec("dask", address=spec)
+    raise ExecutorError(f"unknown executor {spec!r}: {SPEC_HELP}")
+
+
+def executor_from_spec(spec: str | None) -> Executor:
+    """The executor a config value names (see parse_spec; "inline" has none)."""
+    parsed = parse_spec(spec)
+    if parsed.kind == "dask":
+        return DaskExecutor.connect(parsed.address)
+    if parsed.kind == "inline":
+        raise ExecutorError("'inline' runs jobs in the caller: there is no executor to start")
+    return LocalExecutor(parsed.workers)
 
 
 # -- the one recorded code path ----------------------------------------------------------

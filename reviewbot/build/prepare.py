@@ -135,15 +135,8 @@ def make_in_box(
 
 
 def read_limited(path: Path) -> str:
-    """A file the sandbox wrote; never follows a symlink a patch may plant."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return ""
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return ""
-        return handle.read(_MAX_READ).decode("utf-8", errors="replace")
+    """A file the sandboxed build wrote (.config, .cmd, .mod.c): see sandbox.read_limited."""
+    return sandbox.read_limited(path, _MAX_READ)
 
 
 def config_values(text: str) -> dict[str, str]:

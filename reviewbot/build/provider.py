@@ -92,7 +92,7 @@ def executor_runner(executor: Executor, store: JobStore, fn: JobFn = build_job) 
             if row.state is JobState.DONE and row.result is not None:
                 outcomes.append(load_as(BuildOutcome, row.result["outcome"]))
             else:
-                error = (row.error or "job failed").strip().splitlines()[-1]
+                error = ((row.error or "").strip().splitlines() or ["job failed"])[-1]
                 log.warning("build %s failed to run: %s", request.job.key, error)
                 outcomes.append(BuildOutcome(request.job, error=error))
         return outcomes

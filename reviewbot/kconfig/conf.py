@@ -47,7 +47,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -179,18 +178,6 @@ def shadow_tree(base: Path, overlay: Mapping[str, str | None], dest: Path) -> Pa
     return dest
 
 
-def _read_config(path: Path) -> str:
-    """The .config conf wrote; never follows a symlink a patched Kconfig may plant."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return ""
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return ""
-        return handle.read(_MAX_CONFIG_BYTES).decode("utf-8", errors="replace")
-
-
 def _failure(result: sandbox.Result, limits: sandbox.Limits) -> str | None:
     if result.timed_out:
         return (
@@ -265,7 +252,7 @@ def _run(
         if result.returncode != 0 and result.stderr.startswith("bwrap: "):
             raise sandbox.SandboxError(f"the sandbox could not start conf: {result.stderr[:500]}")
         verdict = _verdict(result, limits, (str(srctree), str(tree)))
-        written = _read_config(out / ".config") if verdict.ok else ""
+        written = sandbox.read_limited(out / ".config", _MAX_CONFIG_BYTES) if verdict.ok else ""
     log.debug("conf %s on %s: returncode %d", arch, tree, result.returncode)
     return verdict, written
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
-
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.exports import RULES
 from reviewbot.rules.exports_ctext import parse_c
 from reviewbot.rules.exports_place import placement
-from tests.helpers import mail, review
+from tests.helpers import diff_of, mail, review
 
 IOVA = (
     "// SPDX-License-Identifier: GPL-2.0\n"  # 1
@@ -47,21 +45,6 @@ BASE = {
     "drivers/iommu/iommufd/main.c": MAIN_C,
     "drivers/iommu/iommufd/pages.c": "// SPDX-License-Identifier: GPL-2.0\nint pages;\n",
 }
-
-
-def diff_of(path: str, old: str | None, new: str | None) -> str:
-    body = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        (new or "").splitlines(keepends=True),
-        fromfile=f"a/{path}" if old is not None else "/dev/null",
-        tofile=f"b/{path}" if new is not None else "/dev/null",
-    )
-    head = f"diff --git a/{path} b/{path}\n"
-    if old is None:
-        head += "new file mode 100644\n"
-    elif new is None:
-        head += "deleted file mode 100644\n"
-    return head + "".join(body)
 
 
 def run(edits: dict[str, str | None], base: dict[str, str] = BASE) -> list[Finding]:

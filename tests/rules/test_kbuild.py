@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 
 from reviewbot.analysis.view import DictTree
@@ -14,6 +13,7 @@ from reviewbot.rules.engine import review_series
 from reviewbot.rules.kbuild import RULES
 from reviewbot.rules.kbuild_make import calls, make_lines, parse_rules, split_words
 from reviewbot.tree.index import classify, facts_for, merge
+from tests.helpers import diff_of
 
 MODFINAL = (
     "# Final link of modules\n"  # 1
@@ -95,21 +95,6 @@ BASE = {
     "lib/raid6/Makefile": RAID6,
     "tools/perf/Makefile": "all:\n",
 }
-
-
-def diff_of(path: str, old: str | None, new: str | None) -> str:
-    body = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        (new or "").splitlines(keepends=True),
-        fromfile=f"a/{path}" if old is not None else "/dev/null",
-        tofile=f"b/{path}" if new is not None else "/dev/null",
-    )
-    head = f"diff --git a/{path} b/{path}\n"
-    if old is None:
-        head += "new file mode 100644\n"
-    elif new is None:
-        head += "deleted file mode 100644\n"
-    return head + "".join(body)
 
 
 def patch_mail(number: int, total: int, diff: str) -> str:
