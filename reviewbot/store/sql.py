@@ -44,6 +44,187 @@ MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
             "CREATE INDEX jobs_kind_state ON jobs (kind, state)",
         ),
     ),
+    # 2: the service's tables (ingest, series, reviews, outbox, web). Later changes to
+    # one area go into that area's own migration below, then new ones at the end.
+    (
+        2,
+        (
+            # -- ingest: every message kept raw, deduplicated by Message-ID
+            "CREATE TABLE messages ("
+            " id INTEGER PRIMARY KEY,"
+            " message_id TEXT NOT NULL UNIQUE,"
+            " sha256 TEXT NOT NULL,"
+            " raw BLOB NOT NULL,"
+            " list_id TEXT NOT NULL DEFAULT '',"
+            " source TEXT NOT NULL,"
+            " received TEXT NOT NULL,"
+            " subject TEXT NOT NULL DEFAULT '',"
+            " sender TEXT NOT NULL DEFAULT '',"
+            " date TEXT,"
+            " in_reply_to TEXT,"
+            " kind TEXT NOT NULL DEFAULT 'new'"
+            "  CHECK (kind IN ('new', 'patch', 'cover', 'reply', 'skipped', 'bad')),"
+            " reason TEXT NOT NULL DEFAULT '')",
+            "CREATE INDEX messages_kind ON messages (kind, id)",
+            "CREATE INDEX messages_in_reply_to ON messages (in_reply_to)",
+            # the same Message-ID seen again with other content: kept, never replacing
+            "CREATE TABLE message_conflicts ("
+            " id INTEGER PRIMARY KEY,"
+            " message_id TEXT NOT NULL,"
+            " sha256 TEXT NOT NULL,"
+            " raw BLOB NOT NULL,"
+            " source TEXT NOT NULL,"
+            " received TEXT NOT NULL,"
+            " UNIQUE (message_id, sha256))",
+            # one cursor per source, advanced in the transaction that stores its mail
+            "CREATE TABLE cursors ("
+            " source TEXT PRIMARY KEY,"
+            " value TEXT NOT NULL,"
+            " updated TEXT NOT NULL,"
+            " newest TEXT,"
+            " last_error TEXT,"
+            " last_error_at TEXT)",
+            # what went wrong, with a reason (status, web)
+            "CREATE TABLE events ("
+            " id INTEGER PRIMARY KEY,"
+            " at TEXT NOT NULL,"
+            " source TEXT NOT NULL,"
+            " level TEXT NOT NULL CHECK (level IN ('info', 'warning', 'error')),"
+            " message_id TEXT,"
+            " text TEXT NOT NULL)",
+            "CREATE INDEX events_at ON events (at)",
+            # -- series: a topic (v1 -> vN), its revisions, their patches
+            "CREATE TABLE series ("
+            " id INTEGER PRIMARY KEY,"
+            " key TEXT NOT NULL UNIQUE,"
+            " list_id TEXT NOT NULL DEFAULT '',"
+            " subject TEXT NOT NULL,"
+            " submitter TEXT NOT NULL,"
+            " change_id TEXT,"
+            " created TEXT NOT NULL,"
+            " updated TEXT NOT NULL)",
+            "CREATE TABLE revisions ("
+            " id INTEGER PRIMARY KEY,"
+            " series_id INTEGER NOT NULL REFERENCES series (id),"
+            " version INTEGER NOT NULL,"
+            " head_message_id TEXT NOT NULL UNIQUE,"
+            " cover_message_id TEXT,"
+            " subject TEXT NOT NULL,"
+            " total INTEGER NOT NULL,"
+            " received INTEGER NOT NULL DEFAULT 0,"
+            " complete INTEGER NOT NULL DEFAULT 0,"
+            " base_commit TEXT,"
+            " first_seen TEXT NOT NULL,"
+            " updated TEXT NOT NULL,"
+            " deadline TEXT NOT NULL,"
+            " state TEXT NOT NULL DEFAULT 'assembling'"
+            "  CHECK (state IN ('assembling', 'queued', 'reviewing', 'reviewed', 'failed')),"
+            " generation INTEGER NOT NULL DEFAULT 0,"
+            " reviewed_generation INTEGER NOT NULL DEFAULT -1,"
+            " attempts INTEGER NOT NULL DEFAULT 0)",
+            "CREATE INDEX revisions_state ON revisions (state, deadline)",
+            "CREATE INDEX revisions_series ON revisions (series_id, version)",
+            "CREATE TABLE patches ("
+            " id INTEGER PRIMARY KEY,"
+            " revision_id INTEGER NOT NULL REFERENCES revisions (id),"
+            " number INTEGER NOT NULL,"
+            " message_id TEXT NOT NULL UNIQUE,"
+            " subject TEXT NOT NULL,"
+            " UNIQUE (revision_id, number))",
+            # replies to a patch or cover letter, with the trailers they give
+            "CREATE TABLE replies ("
+            " message_id TEXT PRIMARY KEY,"
+            " parent_message_id TEXT NOT NULL,"
+            " revision_id INTEGER REFERENCES revisions (id),"
+            " sender TEXT NOT NULL,"
+            " trailers TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(trailers)))",
+            "CREATE INDEX replies_revision ON replies (revision_id)",
+            # where patchwork knows a patch (patchwork source), for checks (respond)
+            "CREATE TABLE patchwork_patches ("
+            " message_id TEXT PRIMARY KEY,"
+            " base_url TEXT NOT NULL,"
+            " project TEXT NOT NULL,"
+            " patch_id INTEGER NOT NULL,"
+            " series_id INTEGER,"
+            " checks_url TEXT NOT NULL)",
+            # -- reviews: one per (revision, generation), written whole in one transaction
+            "CREATE TABLE reviews ("
+            " id INTEGER PRIMARY KEY,"
+            " revision_id INTEGER NOT NULL REFERENCES revisions (id),"
+            " generation INTEGER NOT NULL,"
+            " started TEXT NOT NULL,"
+            " finished TEXT NOT NULL,"
+            " state TEXT NOT NULL CHECK (state IN ('done', 'failed')),"
+            " partial INTEGER NOT NULL DEFAULT 0,"
+            " base_kind TEXT NOT NULL DEFAULT 'default'"
+            "  CHECK (base_kind IN ('trailer', 'branch', 'default')),"
+            " base_ref TEXT NOT NULL DEFAULT '',"
+            " base_commit TEXT,"
+            " tree TEXT NOT NULL DEFAULT '',"
+            " summary TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(summary)),"
+            " error TEXT,"
+            " UNIQUE (revision_id, generation))",
+            "CREATE TABLE findings ("
+            " id INTEGER PRIMARY KEY,"
+            " review_id INTEGER NOT NULL REFERENCES reviews (id),"
+            " patch_message_id TEXT NOT NULL DEFAULT '',"
+            " rule TEXT NOT NULL,"
+            " name TEXT NOT NULL,"
+            " severity TEXT NOT NULL CHECK (severity IN ('error', 'warning', 'info')),"
+            " path TEXT NOT NULL DEFAULT '',"
+            " line INTEGER,"
+            " message TEXT NOT NULL,"
+            " hint TEXT NOT NULL DEFAULT '',"
+            " evidence TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(evidence)))",
+            "CREATE INDEX findings_review ON findings (review_id)",
+            "CREATE INDEX findings_rule ON findings (rule, severity)",
+            "CREATE INDEX findings_path ON findings (path)",
+            # -- respond: every mail and check recorded under a unique key before it is sent
+            "CREATE TABLE outbox ("
+            " id INTEGER PRIMARY KEY,"
+            " key TEXT NOT NULL UNIQUE,"
+            " kind TEXT NOT NULL CHECK (kind IN ('email', 'check')),"
+            " revision_id INTEGER REFERENCES revisions (id),"
+            " payload TEXT NOT NULL CHECK (json_valid(payload)),"
+            " state TEXT NOT NULL DEFAULT 'pending'"
+            "  CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),"
+            " attempts INTEGER NOT NULL DEFAULT 0,"
+            " not_before TEXT NOT NULL,"
+            " last_error TEXT,"
+            " created TEXT NOT NULL,"
+            " updated TEXT NOT NULL,"
+            " sent TEXT)",
+            "CREATE INDEX outbox_due ON outbox (state, not_before)",
+            "CREATE TABLE silences ("
+            " id INTEGER PRIMARY KEY,"
+            " series_id INTEGER NOT NULL REFERENCES series (id),"
+            " rule TEXT NOT NULL,"
+            " reason TEXT NOT NULL DEFAULT '',"
+            " by TEXT NOT NULL,"
+            " at TEXT NOT NULL,"
+            " UNIQUE (series_id, rule))",
+            "CREATE TABLE commands ("
+            " message_id TEXT PRIMARY KEY,"
+            " sender TEXT NOT NULL,"
+            " command TEXT NOT NULL,"
+            " args TEXT NOT NULL DEFAULT '',"
+            " allowed INTEGER NOT NULL,"
+            " reason TEXT NOT NULL DEFAULT '',"
+            " at TEXT NOT NULL)",
+            # -- web: API tokens, stored hashed
+            "CREATE TABLE api_tokens ("
+            " name TEXT PRIMARY KEY,"
+            " sha256 TEXT NOT NULL UNIQUE,"
+            " scopes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(scopes)),"
+            " created TEXT NOT NULL)",
+        ),
+    ),
+    # Reserved, one per area, so that work on each area can change its own tables
+    # without renumbering the others (empty until then).
+    (3, ()),  # ingest and series assembly
+    (4, ()),  # reviews and the service loop
+    (5, ()),  # respond: outbox, silences, commands
+    (6, ()),  # web
 )
 
 # -- jobs ---------------------------------------------------------------------------------
@@ -84,3 +265,60 @@ RETRY_FAILED_JOB: Final = (
     "UPDATE jobs SET state = 'pending', attempts = 0, error = NULL, updated = ?"
     " WHERE id = ? AND state = 'failed'"
 )
+
+
+# -- ingest: messages, conflicts, cursors, events ------------------------------------------
+
+INSERT_MESSAGE: Final = (
+    "INSERT INTO messages (message_id, sha256, raw, list_id, source, received, subject,"
+    " sender, date, in_reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (message_id) DO NOTHING"
+)
+SELECT_MESSAGE_SHA: Final = "SELECT id, sha256 FROM messages WHERE message_id = ?"
+INSERT_MESSAGE_CONFLICT: Final = (
+    "INSERT INTO message_conflicts (message_id, sha256, raw, source, received)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id, sha256) DO NOTHING"
+)
+_MESSAGE_COLUMNS: Final = (
+    "id, message_id, sha256, raw, list_id, source, received, subject, sender, date,"
+    " in_reply_to, kind, reason"
+)
+SELECT_MESSAGE: Final = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE message_id = ?"
+SELECT_MESSAGES_OF_KIND: Final = (
+    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE kind = ? AND id > ? ORDER BY id LIMIT ?"
+)
+SET_MESSAGE_KIND: Final = "UPDATE messages SET kind = ?, reason = ? WHERE message_id = ?"
+COUNT_MESSAGES_BY_KIND: Final = "SELECT kind, count(*) FROM messages GROUP BY kind"
+
+SELECT_CURSOR: Final = (
+    "SELECT source, value, updated, newest, last_error, last_error_at FROM cursors WHERE source = ?"
+)
+SELECT_CURSORS: Final = (
+    "SELECT source, value, updated, newest, last_error, last_error_at FROM cursors ORDER BY source"
+)
+SET_CURSOR: Final = (
+    "INSERT INTO cursors (source, value, updated, newest) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated = excluded.updated,"
+    " newest = coalesce(excluded.newest, cursors.newest), last_error = NULL"
+)
+SET_CURSOR_ERROR: Final = (
+    "INSERT INTO cursors (source, value, updated, last_error, last_error_at)"
+    " VALUES (?, '', ?, ?, ?)"
+    " ON CONFLICT (source) DO UPDATE SET last_error = excluded.last_error,"
+    " last_error_at = excluded.last_error_at"
+)
+INSERT_EVENT: Final = (
+    "INSERT INTO events (at, source, level, message_id, text) VALUES (?, ?, ?, ?, ?)"
+)
+SELECT_RECENT_EVENTS: Final = (
+    "SELECT at, source, level, message_id, text FROM events"
+    " WHERE level IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?"
+)
+
+# -- series and revisions (assembly) -------------------------------------------------------
+
+# -- reviews and the service loop ----------------------------------------------------------
+
+# -- respond: outbox, silences, commands ---------------------------------------------------
+
+# -- web -----------------------------------------------------------------------------------
