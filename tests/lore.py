@@ -173,3 +173,8 @@ def lore_server(tmp_path: Path) -> Iterator[PublicInbox]:
     inbox = PublicInbox.create(tmp_path / "public-inbox")
     with inbox.serve():
         yield inbox
+
+
+def purge(inbox: PublicInbox, raw: bytes) -> None:
+    """Remove a message with public-inbox-purge: the epoch's history is rewritten."""
+    _run(["public-inbox-purge", "--all"], inbox.env, stdin=raw)
