@@ -408,6 +408,11 @@ SELECT_REPLIES_TO: Final = (
     "SELECT message_id, parent_message_id, sender, trailers FROM replies"
     " WHERE parent_message_id IN (SELECT value FROM json_each(?)) ORDER BY rowid"
 )
+# revisions still waiting for parts after a while: their threads are worth fetching whole
+SELECT_INCOMPLETE_REVISIONS: Final = (
+    "SELECT id, head_message_id FROM revisions"
+    " WHERE state = 'assembling' AND complete = 0 AND first_seen <= ? ORDER BY id LIMIT 100"
+)
 SELECT_RAW_MESSAGES: Final = (
     "SELECT message_id, raw FROM messages WHERE message_id IN (SELECT value FROM json_each(?))"
 )
