@@ -168,7 +168,8 @@ class LoreThreadSource:
 
     async def _poll(self, store: Store) -> int:
         cursor = await store.cursor(self.name)
-        done: list[int] = list(_json(cursor.value if cursor else "").get("fetched", []))
+        fetched = _json(cursor.value if cursor else "").get("fetched", [])
+        done = [int(i) for i in fetched] if isinstance(fetched, list) else []
         cutoff = iso(store.clock() - self.wait_seconds)
         rows = await store.fetchall(sql.SELECT_INCOMPLETE_REVISIONS, (cutoff,))
         new = 0
