@@ -132,11 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         new, fetched, assembled, counts = asyncio.run(_ours(url, work, args.hold))
         ours_cpu = _cpu() - cpu  # the server's CPU is not ours: it runs in its own process
     ours = fetched + assembled
-    rows = [
-        ["reviewbot: git epochs -> store (clone over HTTP)", new, fetched, None],
-        ["reviewbot: series assembly (parse + link)", new, assembled, None],
-        ["reviewbot: total", new, ours, ours_cpu],
-        ["public-inbox-index --reindex (basic)", count, peer, peer_cpu],
+    rows: list[tuple[str, int, float, float | None]] = [
+        ("reviewbot: git epochs -> store (clone over HTTP)", new, fetched, None),
+        ("reviewbot: series assembly (parse + link)", new, assembled, None),
+        ("reviewbot: total", new, ours, ours_cpu),
+        ("public-inbox-index --reindex (basic)", count, peer, peer_cpu),
     ]
     table = [
         [name, n, f"{wall:.1f}", "" if cpu is None else f"{cpu:.1f}", f"{rate(n, wall):.0f}"]
