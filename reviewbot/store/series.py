@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -115,12 +116,14 @@ async def assemble_pending(
         if not rows:
             break
         parsed = await asyncio.to_thread(_parse_all, rows)
-        async with store.transaction() as tx:
-            assembler = _Assembler(tx, now, hold_seconds, own)
+        try:
+            queued += await _place(store, parsed, now, hold_seconds, own)
+        except (StoreError, sqlite3.Error):
+            raise
+        except Exception:  # a bug on one mail must not stop the stream: isolate it
+            log.exception("assembly of a batch failed; placing its messages one by one")
             for item in parsed:
-                await assembler.place(item)
-            await assembler.flush()
-            queued.extend(assembler.queued)
+                queued += await _place_alone(store, item, now, hold_seconds, own)
         after = rows[-1].id
     async with (
         store.transaction() as tx,
@@ -130,6 +133,34 @@ async def assemble_pending(
     for revision_id in due:
         log.info("revision %d: hold time over, queued as partial", revision_id)
     return list(dict.fromkeys(queued + due))
+
+
+async def _place(
+    store: Store, parsed: Sequence[_Parsed], now: float, hold: float, own: Sequence[str]
+) -> list[int]:
+    async with store.transaction() as tx:
+        assembler = _Assembler(tx, now, hold, own)
+        for item in parsed:
+            await assembler.place(item)
+        await assembler.flush()
+        return assembler.queued
+
+
+async def _place_alone(
+    store: Store, item: _Parsed, now: float, hold: float, own: Sequence[str]
+) -> list[int]:
+    """One message in its own transaction; if it fails, it is 'bad' with the reason."""
+    try:
+        return await _place(store, [item], now, hold, own)
+    except (StoreError, sqlite3.Error):
+        raise
+    except Exception as exc:
+        msgid = item.row.message_id
+        log.exception("<%s>: assembly failed", msgid)
+        reason = f"assembly failed: {exc!r}"[:1000]
+        async with store.transaction() as tx:
+            await tx.execute(sql.SET_MESSAGE_KIND, (MessageKind.BAD.value, reason, msgid))
+        return []
 
 
 class _Assembler:

@@ -82,3 +82,27 @@ async def test_the_same_message_id_with_other_content_is_kept_aside(
     assert any("other content" in e.text for e in events)
     cursor = await store.cursor(source.name)
     assert cursor is not None and cursor.last_error is None
+
+
+async def test_a_bug_on_one_mail_marks_it_bad_and_the_stream_goes_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reviewbot.store.series as series_module
+
+    mails = [
+        raw.data for raw in split_mbox((DATA / "series/base-cover-letter.mbox").read_bytes(), "x")
+    ]
+    real = series_module.classify
+
+    def fragile(message):  # type: ignore[no-untyped-def]
+        if message.message_id.endswith("8585-2-git-send-email-stephenfinucane@gmail.com"):
+            raise ValueError("a bug in classify")
+        return real(message)
+
+    monkeypatch.setattr(series_module, "classify", fragile)
+    await store.add_messages([incoming(raw, "test") for raw in mails])
+    assert await assemble_pending(store, time.time(), 600) == []  # 1/2 is lost: incomplete
+    broken = await store.message("1473632524-8585-2-git-send-email-stephenfinucane@gmail.com")
+    assert broken is not None and broken.kind == "bad" and "a bug in classify" in broken.reason
+    assert await store.message_counts() == {"bad": 1, "cover": 1, "patch": 1}
+    assert await assemble_pending(store, time.time(), 600) == []  # nothing is retried
