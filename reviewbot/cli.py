@@ -1,4 +1,4 @@
-"""Command line: `reviewbot check` and `reviewbot tree`, `reviewbot rules`."""
+"""Command line: `reviewbot check`, `tree`, `rules`, `serve` and `status` (parsing only)."""
 
 from __future__ import annotations
 
@@ -167,6 +167,26 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_config(args: argparse.Namespace) -> Path:
+    if args.config is None:
+        raise UserInputError(
+            f"{args.command} needs --config FILE (see deploy/reviewbot.example.toml)"
+        )
+    return Path(args.config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from reviewbot.daemon import serve
+
+    return serve(_service_config(args), args.once)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from reviewbot.daemon import status
+
+    return status(_service_config(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reviewbot", description=__doc__)
     parser.add_argument("--version", action="version", version=f"reviewbot {__version__}")
@@ -213,6 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a kernel or other Kconfig tree (default: Debian linux-source-6.12)",
     )
     tree.set_defaults(func=cmd_tree)
+
+    serve = sub.add_parser("serve", help="watch the configured sources and review each series")
+    serve.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="the service's TOML file"
+    )
+    serve.add_argument("--once", action="store_true", help="drain what is there, then exit")
+    serve.set_defaults(func=cmd_serve)
+
+    status = sub.add_parser("status", help="the service's queue, sources and last errors")
+    status.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="the service's TOML file"
+    )
+    status.set_defaults(func=cmd_status)
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(func=cmd_rules)

@@ -1,0 +1,138 @@
+"""The service's sources by kind: their config keys, and how each is built from config.
+
+A source is an object with `name: str` and `async def poll(store) -> int` (store what is
+new with its cursor in one transaction, return how many were new, raise nothing on remote
+errors). Each kind here names the keys its `[sources.NAME]` table takes (besides `kind`
+and `list`), with their types, so the config is validated at start-up, and a factory.
+
+`spool` is a directory of mail files (one message per file), read in name order with the
+last name read as its cursor: a drop box for operators without a server (and for tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.parser
+import email.policy
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from reviewbot.store.store import Incoming, Store
+
+log = logging.getLogger(__name__)
+
+MAX_MAIL_BYTES = 16 << 20
+BATCH = 200
+
+
+class Source(Protocol):
+    """What the service polls."""
+
+    name: str
+
+    async def poll(self, store: Store) -> int: ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One `[sources.NAME]` table, validated: its kind, list and kind-specific options."""
+
+    name: str
+    kind: str
+    list_id: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A source kind: its keys (name -> (type, required, help)) and its factory."""
+
+    keys: Mapping[str, tuple[type, bool, str]]
+    build: Callable[[SourceSpec], Source]
+
+
+def incoming(raw: bytes, source: str, list_id: str) -> Incoming:
+    """A raw mail as the store takes it (headers read leniently; no Message-ID: a digest)."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+
+    def header(name: str) -> str:
+        return " ".join(str(headers.get(name, "") or "").split())
+
+    message_id = header("Message-ID").strip().strip("<>")
+    if not message_id:
+        message_id = hashlib.sha256(raw).hexdigest() + "@reviewbot.invalid"
+    return Incoming(
+        message_id=message_id,
+        raw=raw,
+        source=source,
+        list_id=list_id,
+        subject=header("Subject"),
+        sender=header("From"),
+        date=header("Date") or None,
+        in_reply_to=header("In-Reply-To").strip().strip("<>") or None,
+    )
+
+
+class SpoolSource:
+    """A directory of mail files, one message each, read in name order."""
+
+    def __init__(self, name: str, directory: Path, list_id: str = "", batch: int = BATCH) -> None:
+        self.name = name
+        self.directory = directory
+        self.list_id = list_id
+        self.batch = max(1, batch)
+
+    def _read(self, after: str) -> tuple[list[Incoming], str]:
+        try:
+            names = sorted(
+                p.name for p in self.directory.iterdir() if p.is_file() and p.name > after
+            )
+        except OSError as exc:
+            raise OSError(f"{self.directory}: {exc.strerror or exc}") from exc
+        out: list[Incoming] = []
+        last = after
+        for name in names[: self.batch]:
+            path = self.directory / name
+            last = name
+            if path.stat().st_size > MAX_MAIL_BYTES:
+                log.warning("%s: larger than %d bytes, skipped", path, MAX_MAIL_BYTES)
+                continue
+            out.append(incoming(path.read_bytes(), f"{self.name}:{name}", self.list_id))
+        return out, last
+
+    async def poll(self, store: Store) -> int:
+        cursor = await store.cursor(self.name)
+        after = cursor.value if cursor else ""
+        try:
+            found, last = await asyncio.to_thread(self._read, after)
+        except OSError as exc:
+            await store.source_error(self.name, str(exc))
+            return 0
+        if last == after:
+            return 0
+        added = await store.add_messages(found, cursor=(self.name, last))
+        return sum(1 for a in added if a == "new")
+
+
+def _spool(spec: SourceSpec) -> Source:
+    batch = int(spec.options.get("batch", BATCH))
+    return SpoolSource(spec.name, Path(spec.options["path"]), spec.list_id, batch)
+
+
+KINDS: dict[str, Kind] = {
+    "spool": Kind(
+        keys={
+            "path": (str, True, "directory of mail files, one message per file"),
+            "batch": (int, False, "messages stored per transaction"),
+        },
+        build=_spool,
+    ),
+}
+
+
+def build_source(spec: SourceSpec) -> Source:
+    return KINDS[spec.kind].build(spec)
