@@ -31,12 +31,9 @@ def test_once_reviews_every_series_once_and_names_its_base(
     assert len(rows) == len(expected)
     assert len({r[0] for r in rows}) == len(expected)
     with db(store) as conn:
-        heads = {
-            h: n
-            for h, n in conn.execute(
-                "SELECT head_message_id, received FROM revisions WHERE state = 'reviewed'"
-            )
-        }
+        heads = dict(
+            conn.execute("SELECT head_message_id, received FROM revisions WHERE state = 'reviewed'")
+        )
         assert heads == expected
         stored = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
         assert stored == len(list(spool.iterdir()))
