@@ -41,6 +41,7 @@ class BlobFacts:
         self._facts: dict[str, FileFacts] | None = None
         self._lock = threading.Lock()
         self._dirty = False
+        self.last_read = 0  # blobs read by the last index(): what a nearby base costs
 
     def _load(self) -> dict[str, FileFacts]:
         if self._facts is None:
@@ -77,6 +78,7 @@ class BlobFacts:
                     read += 1
                     self._dirty = True
                 facts[path] = found
+        self.last_read = read
         index = merge(f"git:{commit}", commit, facts)
         index.kconfig_digest = digest.hexdigest()[:20]
         log.info(
