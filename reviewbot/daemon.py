@@ -28,9 +28,20 @@ log = logging.getLogger(__name__)
 
 
 def hooks_for(config: ServiceConfig, store: Store) -> list[Hook]:
-    """The on_reviewed hooks (respond's outbox once it lands; until then reports are stored)."""
-    del config, store
-    return []
+    """The on_reviewed hooks: respond's outbox when reviewbot.respond is there.
+
+    Without it the reviews are stored (status, web) and nothing is sent.
+    """
+    try:  # respond is its own area; the service only calls its entry point
+        on_reviewed = importlib.import_module("reviewbot.respond").on_reviewed
+    except (ImportError, AttributeError) as exc:
+        log.info("no respond hook (%s): reviews are stored only", exc)
+        return []
+
+    async def respond(revision_id: int, review_id: int) -> None:
+        await on_reviewed(store, config, revision_id, review_id)
+
+    return [respond]
 
 
 async def _start_web(config: ServiceConfig, store: Store) -> Callable[[], Any] | None:
