@@ -126,3 +126,21 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         assert f'kind = "{kind}"' in text, kind
         for key in spec.keys:
             assert f"\n{key} =" in text or f"\n# {key} =" in text, (kind, key)
+
+
+def test_a_series_that_kills_every_attempt_is_given_up(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    make_spool(spool, 1)
+    config = write_config(tmp_path, spool)
+    config.write_text(config.read_text().replace("max_attempts = 100", "max_attempts = 2"))
+    assert main(["serve", "--config", str(config), "--once"]) == 0
+    store = tmp_path / "service.sqlite"
+    with db(store) as conn:  # as if the process had died twice while reviewing it
+        conn.execute("DELETE FROM findings")
+        conn.execute("DELETE FROM reviews")
+        conn.execute("UPDATE revisions SET state = 'reviewing', attempts = 2")
+    assert main(["serve", "--config", str(config), "--once"]) == 0
+    with db(store) as conn:
+        assert conn.execute("SELECT state FROM revisions").fetchall() == [("failed",)]
+        ((state, error),) = conn.execute("SELECT state, error FROM reviews").fetchall()
+    assert state == "failed" and "gave up after 2 attempts" in error
