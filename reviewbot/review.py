@@ -7,13 +7,15 @@ the review themselves: they hand the Reviewer a series and, optionally, the base
 series is to be reviewed on (reviewbot.bases picks it); without one, the embedded default
 tree is used.
 
-Warm state is keyed by base: one Kconfig evaluator and one build provider per base key,
-the least recently used of them closed when more than `warm_bases` are live. A base that
+Warm state is keyed by base: Kconfig evaluators per directory on disk (the default tree,
+or a worktree slot that moves between nearby bases), build providers per base commit;
+the least recently used are closed when more than `warm_bases` are live. A base that
 lives in git (reviewbot.bases) has no files on disk until Kconfig or a build needs them;
 then `Base.materialise()` hands a worktree from the bounded cache.
 
-Reviews may run in several threads at once: rules are pure and run side by side; the
-Kconfig workers and the build job store are used by one review at a time (a lock each).
+Reviews may run in several threads at once: rules are pure and run side by side; what
+reads files on disk (Kconfig workers, builds) runs one at a time, so a worktree is never
+moved under a running evaluation.
 """
 
 from __future__ import annotations
@@ -107,12 +109,11 @@ class ReviewSettings:
 
 
 @dataclass
-class _Warm:
-    """The per-base warm state: Kconfig evaluator and build provider, each with a lock."""
+class _Kconfig:
+    """A Kconfig evaluator on one directory, and the Kconfig files it last saw there."""
 
-    evaluator: KconfigEvaluator | None = None
-    builder: BuildEvaluator | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    evaluator: KconfigEvaluator
+    digest: str
 
 
 class Reviewer:
@@ -126,9 +127,12 @@ class Reviewer:
         self.arches = settings.arches or config.arches
         self.progress = progress
         self._lock = threading.Lock()
-        self._build_lock = threading.Lock()
+        # Kconfig and builds read files on disk, and a worktree may be moved to another
+        # base: what uses the disk runs one at a time (rules run side by side).
+        self._disk_lock = threading.RLock()
         self._default: Base | None = None
-        self._warm: OrderedDict[str, _Warm] = OrderedDict()
+        self._kconfig_by_dir: OrderedDict[Path, _Kconfig] = OrderedDict()
+        self._builders: OrderedDict[str, BuildEvaluator] = OrderedDict()
         self._stack = ExitStack()
         self._executor: Executor | None = None
         self._jobs: JobStore | None = None
@@ -139,11 +143,11 @@ class Reviewer:
 
     def close(self) -> None:
         """Stop every Kconfig worker and the executor."""
-        with self._lock:
-            for warm in self._warm.values():
-                if warm.evaluator is not None:
-                    warm.evaluator.close()
-            self._warm.clear()
+        with self._disk_lock, self._lock:
+            for warm in self._kconfig_by_dir.values():
+                warm.evaluator.close()
+            self._kconfig_by_dir.clear()
+            self._builders.clear()
             self._stack.close()
 
     def __enter__(self) -> Reviewer:
@@ -185,49 +189,53 @@ class Reviewer:
         """Review one series on base (default: the embedded tree) with the list's policy."""
         base = base or self.default_base()
         rules = select_rules(self.config.policy_for(list_id))
-        warm = self._warm_for(base)
-        kconfig = self._kconfig(base, warm) if self.settings.kconfig else None
-        build = self._build(base, warm) if self.settings.build else None
+        kconfig = self._kconfig(base) if self.settings.kconfig else None
+        build = self._build(base) if self.settings.build else None
         return review_series(series, base.view, base.index, rules, self.arches, kconfig, build)
 
-    def _warm_for(self, base: Base) -> _Warm:
-        with self._lock:
-            warm = self._warm.get(base.key)
-            if warm is None:
-                warm = self._warm[base.key] = _Warm()
-            self._warm.move_to_end(base.key)
-            while len(self._warm) > max(1, self.settings.warm_bases):
-                key, old = next(iter(self._warm.items()))
-                if old.lock.acquire(blocking=False):  # never close what a review is using
-                    del self._warm[key]
-                    if old.evaluator is not None:
-                        old.evaluator.close()
-                    old.lock.release()
-                    log.info("closed the warm state of base %s", key)
-                else:
-                    break
-            return warm
+    def _kconfig(self, base: Base) -> Callable[[KconfigPlan], Mapping[str, KconfigDelta]]:
+        """Evaluate on the base's files on disk, with the evaluator warm in that directory.
 
-    def _kconfig(
-        self, base: Base, warm: _Warm
-    ) -> Callable[[KconfigPlan], Mapping[str, KconfigDelta]]:
+        Evaluators are kept per directory (the default tree, or a worktree slot), so when
+        a worktree moves to a nearby base the same workers go on: a base with the same
+        Kconfig files (same digest) reuses their parsed trees and solver formulas, another
+        one is parsed again by the warm worker. The conf parse check caches base runs, so
+        it is made anew when the Kconfig files change.
+        """
+
         def evaluate(plan: KconfigPlan) -> Mapping[str, KconfigDelta]:
-            with warm.lock:
-                if warm.evaluator is None:
-                    root = base.disk()
-                    warm.evaluator = KconfigEvaluator(
+            digest = base.index.kconfig_digest or base.key
+            with self._disk_lock:
+                root = base.disk()
+                warm = self._kconfig_by_dir.get(root)
+                if warm is None:
+                    evaluator = KconfigEvaluator(
                         root,
-                        base.index.kconfig_digest or base.key,
+                        digest,
                         make_confirm(root, self.config.cache_dir),
                         parse_check=make_parse_check(root, self.config.cache_dir),
                         index=base.index,
                     )
+                    warm = self._kconfig_by_dir[root] = _Kconfig(evaluator, digest)
+                    self._evict_kconfig()
+                elif warm.digest != digest:
+                    warm.evaluator.parse_check = make_parse_check(root, self.config.cache_dir)
+                    warm.digest = digest
+                self._kconfig_by_dir.move_to_end(root)
+                warm.evaluator.base_key = digest
+                warm.evaluator.index = base.index
                 return warm.evaluator(plan)
 
         return evaluate
 
+    def _evict_kconfig(self) -> None:
+        while len(self._kconfig_by_dir) > max(1, self.settings.warm_bases):
+            root, old = self._kconfig_by_dir.popitem(last=False)
+            old.evaluator.close()
+            log.info("closed the Kconfig workers of %s", root)
+
     def _build(
-        self, base: Base, warm: _Warm
+        self, base: Base
     ) -> Callable[
         [
             tuple[FileChange, ...],
@@ -243,10 +251,15 @@ class Reviewer:
             before: Mapping[str, str | None],
             after: Mapping[str, str | None],
         ) -> Sequence[BuildOutcome]:
-            with warm.lock, self._build_lock:  # one job store: one build at a time
-                if warm.builder is None:
-                    warm.builder = self._builder(base.disk(), base.key)
-                return warm.builder(changes, index, before, after)
+            with self._disk_lock:  # also: one job store, one build at a time
+                root = base.disk()  # a worktree may have moved since: where it is now
+                builder = self._builders.get(base.key)
+                if builder is None or builder.tree != root:
+                    builder = self._builders[base.key] = self._builder(root, base.key)
+                    while len(self._builders) > max(1, self.settings.warm_bases):
+                        self._builders.popitem(last=False)
+                self._builders.move_to_end(base.key)
+                return builder(changes, index, before, after)
 
         return build
 
