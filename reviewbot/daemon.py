@@ -16,11 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import aiohttp
+import aiohttp.web
+
 from reviewbot.bases.manager import BaseManager
 from reviewbot.review import Reviewer, ReviewSettings
 from reviewbot.service import Hook, Service
 from reviewbot.service_config import ServiceConfig, load_service_config, web_address
-from reviewbot.sources import build_source
+from reviewbot.sources import SourceContext, build_source
 from reviewbot.store import reviews
 from reviewbot.store.store import Store, parse_iso
 
@@ -48,16 +51,14 @@ async def _start_web(config: ServiceConfig, store: Store) -> Callable[[], Any] |
     address = web_address(config)
     if address is None:
         return None
-    from aiohttp import web
-
     try:  # the web app is its own area (reviewbot.web); the service only runs it
         create_app = importlib.import_module("reviewbot.web").create_app
     except (ImportError, AttributeError) as exc:
         log.warning("web.listen is set but the web app is not available: %s", exc)
         return None
-    runner = web.AppRunner(create_app(config, store))
+    runner = aiohttp.web.AppRunner(create_app(config, store))
     await runner.setup()
-    await web.TCPSite(runner, address[0], address[1]).start()
+    await aiohttp.web.TCPSite(runner, address[0], address[1]).start()
     log.info("web on http://%s:%d/", *address)
     return runner.cleanup
 
@@ -69,12 +70,14 @@ async def _serve(config: ServiceConfig, once: bool) -> int:
     config.store.parent.mkdir(parents=True, exist_ok=True)
     store = await Store.open(config.store)
     reviewer = Reviewer(config.review, settings)
+    session = aiohttp.ClientSession()
+    context = SourceContext(config.review.cache_dir, session)
     bases = BaseManager(config.repos, config.review.cache_dir, reviewer, config.worktrees)
     service = Service(
         config,
         store,
         reviewer,
-        [build_source(spec) for spec in config.sources],
+        [build_source(spec, context) for spec in config.sources],
         choose_base=bases.choose,
         hooks=hooks_for(config, store),
     )
@@ -92,6 +95,7 @@ async def _serve(config: ServiceConfig, once: bool) -> int:
             fetcher.cancel()
         if stop_web is not None:
             await stop_web()
+        await session.close()
         await store.close()
         reviewer.close()
         bases.close()

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import aiohttp
+
 from reviewbot.store.store import Incoming, Store
 
 log = logging.getLogger(__name__)
@@ -48,11 +50,19 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class SourceContext:
+    """What sources share: the cache (mirrors) and one HTTP session (remote sources)."""
+
+    cache_dir: Path
+    session: aiohttp.ClientSession | None = None
+
+
+@dataclass(frozen=True)
 class Kind:
     """A source kind: its keys (name -> (type, required, help)) and its factory."""
 
     keys: Mapping[str, tuple[type, bool, str]]
-    build: Callable[[SourceSpec], Source]
+    build: Callable[[SourceSpec, SourceContext], Source]
 
 
 def incoming(raw: bytes, source: str, list_id: str) -> Incoming:
@@ -118,7 +128,8 @@ class SpoolSource:
         return sum(1 for a in added if a == "new")
 
 
-def _spool(spec: SourceSpec) -> Source:
+def _spool(spec: SourceSpec, context: SourceContext) -> Source:
+    del context
     batch = int(spec.options.get("batch", BATCH))
     return SpoolSource(spec.name, Path(spec.options["path"]), spec.list_id, batch)
 
@@ -134,5 +145,5 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def build_source(spec: SourceSpec) -> Source:
-    return KINDS[spec.kind].build(spec)
+def build_source(spec: SourceSpec, context: SourceContext) -> Source:
+    return KINDS[spec.kind].build(spec, context)
