@@ -102,7 +102,7 @@ async def release(store: Store, item: Claim) -> None:
 async def retry_later(store: Store, item: Claim) -> None:
     """Put a claimed revision back after a failure on our side; the attempt counts."""
     async with store.transaction() as tx:
-        await tx.execute(sql.REQUEUE_REVISION, (store.now(), item.revision_id))
+        await tx.execute(sql.RETRY_REVISION, (store.now(), item.revision_id))
 
 
 async def list_of(store: Store, revision_id: int) -> str:
