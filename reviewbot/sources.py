@@ -5,6 +5,7 @@ new with its cursor in one transaction, return how many were new, raise nothing 
 errors). Each kind here names the keys its `[sources.NAME]` table takes (besides `kind`
 and `list`), with their types, so the config is validated at start-up, and a factory.
 
+`lore` reads a public-inbox v2 inbox through its git epochs (reviewbot.ingest.lore).
 `spool` is a directory of mail files (one message per file), read in name order with the
 last name read as its cursor: a drop box for operators without a server (and for tests).
 """
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from reviewbot.errors import InfrastructureError
 from reviewbot.store.store import Incoming, Store
 
 log = logging.getLogger(__name__)
@@ -134,7 +136,25 @@ def _spool(spec: SourceSpec, context: SourceContext) -> Source:
     return SpoolSource(spec.name, Path(spec.options["path"]), spec.list_id, batch)
 
 
+def _lore(spec: SourceSpec, context: SourceContext) -> Source:
+    from reviewbot.ingest.lore import LoreGitSource
+
+    if context.session is None:
+        raise InfrastructureError(f"sources.{spec.name}: a lore source needs an HTTP session")
+    mirror = spec.options.get("mirror") or context.cache_dir / "lore" / spec.name
+    return LoreGitSource(
+        spec.options["url"], Path(mirror), context.session, spec.list_id, name=spec.name
+    )
+
+
 KINDS: dict[str, Kind] = {
+    "lore": Kind(
+        keys={
+            "url": (str, True, "the inbox URL, e.g. https://lore.kernel.org/linux-kbuild/"),
+            "mirror": (str, False, "where its git epochs are mirrored"),
+        },
+        build=_lore,
+    ),
     "spool": Kind(
         keys={
             "path": (str, True, "directory of mail files, one message per file"),

@@ -75,11 +75,16 @@ def make_spool(directory: Path, count: int) -> dict[str, int]:
     return expected
 
 
-def write_config(tmp: Path, spool: Path, extra: str = "", service: str = "") -> Path:
+def write_config(
+    tmp: Path, spool: Path | None, extra: str = "", service: str = "", sources: str = ""
+) -> Path:
+    """The service's config: the tiny tree, static rules, fast ticks; a spool source unless
+    `sources` gives others."""
     tree = tmp / "tree"
     if not tree.exists():
         make_tree(tree)
     config = tmp / "reviewbot.toml"
+    spooled = f'[sources.spool]\nkind = "spool"\nlist = "foo"\npath = "{spool}"\nbatch = 3\n'
     config.write_text(
         f'cache_dir = "{tmp / "cache"}"\n'
         f'tree = "{tree}"\n'
@@ -87,11 +92,7 @@ def write_config(tmp: Path, spool: Path, extra: str = "", service: str = "") -> 
         f'store = "{tmp / "service.sqlite"}"\n'
         "kconfig = false\nhold_seconds = 3600\npoll_interval = 0.2\ntick = 0.1\n"
         "concurrency = 2\nmax_attempts = 100\n"
-        f"{service}"
-        "[sources.spool]\n"
-        'kind = "spool"\nlist = "foo"\n'
-        f'path = "{spool}"\nbatch = 3\n'
-        f"{extra}"
+        f"{service}{sources or spooled}{extra}"
     )
     return config
 

@@ -116,7 +116,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     from reviewbot.service_config import REPO_KEYS, SERVICE_KEYS, WEB_KEYS, load_service_config
     from reviewbot.sources import KINDS
 
-    example = Path(__file__).resolve().parent.parent / "deploy" / "reviewbot.example.toml"
+    example = Path(__file__).resolve().parents[2] / "deploy" / "reviewbot.example.toml"
     text = example.read_text()
     load_service_config(example)
     for keys in (SERVICE_KEYS, REPO_KEYS, WEB_KEYS):
