@@ -159,7 +159,10 @@ async def _status(config: ServiceConfig, out: TextIO) -> int:
             out.write(f"  {name}: not polled yet\n")
             continue
         line = f"  {name}: cursor {cursor.value[:40]!r} updated {cursor.updated}"
-        line += f", lag {_lag(cursor.newest or cursor.updated, now)}"
+        if cursor.newest:  # the newest item the source has read: how far behind it is
+            line += f", lag {_lag(cursor.newest, now)}"
+        else:
+            line += f", last advanced {_lag(cursor.updated, now)} ago"
         if cursor.last_error:
             line += f"\n    last error at {cursor.last_error_at}: {cursor.last_error[:200]}"
         out.write(line + "\n")

@@ -59,7 +59,7 @@ def test_once_reviews_every_series_once_and_names_its_base(
     assert main(["status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "queue: assembling 0, queued 0, reviewing 0, reviewed 6, failed 0" in out
-    assert "spool: cursor '" in out and "lag" in out
+    assert "spool: cursor '" in out and "last advanced" in out
 
 
 def test_incomplete_series_waits_then_is_reviewed_as_partial(tmp_path: Path) -> None:
