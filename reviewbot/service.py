@@ -30,11 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from reviewbot.errors import InfrastructureError, UserInputError
+from reviewbot.ingest.source import Source
 from reviewbot.model import Series, Severity
 from reviewbot.review import Base, Reviewer
 from reviewbot.rules.engine import SeriesResult
 from reviewbot.service_config import ServiceConfig
-from reviewbot.sources import Source
 from reviewbot.store import reviews
 from reviewbot.store.series import assemble_pending, load_series
 from reviewbot.store.store import Store

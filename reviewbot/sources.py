@@ -13,32 +13,21 @@ last name read as its cursor: a drop box for operators without a server (and for
 from __future__ import annotations
 
 import asyncio
-import email.parser
-import email.policy
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
 from reviewbot.errors import InfrastructureError
+from reviewbot.ingest.source import MAX_MESSAGE_BYTES, Source, incoming
 from reviewbot.store.store import Incoming, Store
 
 log = logging.getLogger(__name__)
 
-MAX_MAIL_BYTES = 16 << 20
 BATCH = 200
-
-
-class Source(Protocol):
-    """What the service polls."""
-
-    name: str
-
-    async def poll(self, store: Store) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -67,28 +56,6 @@ class Kind:
     build: Callable[[SourceSpec, SourceContext], Source]
 
 
-def incoming(raw: bytes, source: str, list_id: str) -> Incoming:
-    """A raw mail as the store takes it (headers read leniently; no Message-ID: a digest)."""
-    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
-
-    def header(name: str) -> str:
-        return " ".join(str(headers.get(name, "") or "").split())
-
-    message_id = header("Message-ID").strip().strip("<>")
-    if not message_id:
-        message_id = hashlib.sha256(raw).hexdigest() + "@reviewbot.invalid"
-    return Incoming(
-        message_id=message_id,
-        raw=raw,
-        source=source,
-        list_id=list_id,
-        subject=header("Subject"),
-        sender=header("From"),
-        date=header("Date") or None,
-        in_reply_to=header("In-Reply-To").strip().strip("<>") or None,
-    )
-
-
 class SpoolSource:
     """A directory of mail files, one message each, read in name order."""
 
@@ -110,8 +77,8 @@ class SpoolSource:
         for name in names[: self.batch]:
             path = self.directory / name
             last = name
-            if path.stat().st_size > MAX_MAIL_BYTES:
-                log.warning("%s: larger than %d bytes, skipped", path, MAX_MAIL_BYTES)
+            if path.stat().st_size > MAX_MESSAGE_BYTES:
+                log.warning("%s: larger than %d bytes, skipped", path, MAX_MESSAGE_BYTES)
                 continue
             out.append(incoming(path.read_bytes(), f"{self.name}:{name}", self.list_id))
         return out, last
