@@ -1,4 +1,4 @@
-"""Command line: `reviewbot check` and `reviewbot tree`, `reviewbot rules`."""
+"""Command line: `reviewbot check`, `tree`, `rules`, `serve` and `status` (parsing only)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,20 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
 from pathlib import Path
 
 from reviewbot import __version__
-from reviewbot.build.executor import ExecutorError, executor_from_spec, parse_spec
-from reviewbot.build.provider import BuildEvaluator, executor_runner
+from reviewbot.build.executor import ExecutorError, parse_spec
 from reviewbot.config import Config, load_config
 from reviewbot.errors import MalformedMailError, ReviewbotError, UserInputError
-from reviewbot.kconfig.confirm import make_confirm, make_parse_check
-from reviewbot.kconfig.provider import KconfigEvaluator
 from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
 from reviewbot.model import Message, Series
 from reviewbot.report import Skipped, exit_status, to_json, to_text
-from reviewbot.rules.base import Rule
-from reviewbot.rules.engine import SeriesResult, review_series
-from reviewbot.rules.registry import RULES, select_rules
-from reviewbot.store.jobs import JobStore
+from reviewbot.review import Reviewer, ReviewSettings
+from reviewbot.rules.registry import RULES
 from reviewbot.tree.fetch import ensure_default_tree
-from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import TreeIndex, build_index
 
 log = logging.getLogger("reviewbot")
@@ -103,41 +96,13 @@ def _ranges(numbers: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
-def _review(
-    series: Series,
-    base: FsTree,
-    index: TreeIndex,
-    rules: Sequence[Rule],
-    arches: tuple[str, ...],
-    evaluator: KconfigEvaluator | None,
-    builder: BuildEvaluator | None,
-) -> SeriesResult:
+def _note_missing(series: Series) -> None:
     if series.missing:
         print(
             f"note: series <{series.message_id}> v{series.version} is missing "
             f"part(s) {_ranges(series.missing)} of {series.total}; checking the parts present",
             file=sys.stderr,
         )
-    return review_series(series, base, index, rules, arches, evaluator, builder)
-
-
-def _builder(
-    args: argparse.Namespace,
-    config: Config,
-    root: Path,
-    index: TreeIndex,
-    arches: tuple[str, ...],
-    stack: ExitStack,
-) -> BuildEvaluator:
-    """The build provider on the chosen executor; jobs recorded in <cache>/jobs.sqlite."""
-    spec = args.executor or config.build_executor
-    if parse_spec(spec).kind == "inline":
-        return BuildEvaluator(root, index.key, config.cache_dir, arches)
-    executor = stack.enter_context(executor_from_spec(spec))
-    config.cache_dir.mkdir(parents=True, exist_ok=True)
-    store = stack.enter_context(JobStore.open(config.cache_dir / "jobs.sqlite"))
-    run_many = executor_runner(executor, store)
-    return BuildEvaluator(root, index.key, config.cache_dir, arches, run_many=run_many)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -160,26 +125,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             print("no patches found in the input", file=sys.stderr)
         return 0
-    root, index = _tree_and_index(args.tree, config)
-    rules = select_rules(config.policy_for(args.list))
-    base = FsTree(root)
-    arches = tuple(args.arch or config.arches)
-    evaluator = (
-        None
-        if args.no_kconfig
-        else KconfigEvaluator(
-            root,
-            index.kconfig_digest,
-            make_confirm(root, config.cache_dir),
-            parse_check=make_parse_check(root, config.cache_dir),
-            index=index,
-        )
+    settings = ReviewSettings(
+        tree=args.tree,
+        arches=tuple(args.arch or ()),
+        kconfig=not args.no_kconfig,
+        build=args.build,
+        executor=args.executor or "",
     )
-    with ExitStack() as stack:
-        if evaluator is not None:
-            stack.callback(evaluator.close)
-        builder = _builder(args, config, root, index, arches, stack) if args.build else None
-        results = [_review(s, base, index, rules, arches, evaluator, builder) for s in series_list]
+    with Reviewer(config, settings, _Progress()) as reviewer:
+        base = reviewer.default_base()
+        results = []
+        for series in series_list:
+            _note_missing(series)
+            results.append(reviewer.review(series, base, args.list))
+    index = base.index
     if args.format == "json":
         sys.stdout.write(to_json(results, skipped, index.key))
     else:
@@ -206,6 +165,26 @@ def cmd_rules(args: argparse.Namespace) -> int:
     for current in RULES:
         print(f"{current.id}  {current.name:40s} {current.severity.value:8s} {current.summary}")
     return 0
+
+
+def _service_config(args: argparse.Namespace) -> Path:
+    if args.config is None:
+        raise UserInputError(
+            f"{args.command} needs --config FILE (see deploy/reviewbot.example.toml)"
+        )
+    return Path(args.config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from reviewbot.daemon import serve
+
+    return serve(_service_config(args), args.once)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from reviewbot.daemon import status
+
+    return status(_service_config(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,6 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a kernel or other Kconfig tree (default: Debian linux-source-6.12)",
     )
     tree.set_defaults(func=cmd_tree)
+
+    serve = sub.add_parser("serve", help="watch the configured sources and review each series")
+    serve.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="the service's TOML file"
+    )
+    serve.add_argument("--once", action="store_true", help="drain what is there, then exit")
+    serve.set_defaults(func=cmd_serve)
+
+    status = sub.add_parser("status", help="the service's queue, sources and last errors")
+    status.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="the service's TOML file"
+    )
+    status.set_defaults(func=cmd_status)
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(func=cmd_rules)

@@ -77,6 +77,11 @@ def load_config(path: Path | None) -> Config:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    return config_from_data(data, str(path))
+
+
+def config_from_data(data: Mapping[str, Any], path: str) -> Config:
+    """The review settings from a parsed TOML table (the service's sections taken out)."""
     unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build"}
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")

@@ -236,7 +236,13 @@ MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
             "CREATE INDEX replies_parent ON replies (parent_message_id)",
         ),
     ),
-    (4, ()),  # reviews and the service loop
+    (
+        4,
+        (  # reviews and the service loop: which reviews the hooks (respond, web) have seen
+            "ALTER TABLE reviews ADD COLUMN hooked INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX reviews_hooked ON reviews (hooked, id)",
+        ),
+    ),
     (5, ()),  # respond: outbox, silences, commands
     (6, ()),  # web
 )
@@ -424,6 +430,70 @@ SELECT_RAW_MESSAGES: Final = (
 )
 
 # -- reviews and the service loop ----------------------------------------------------------
+
+# After a restart, a review in flight was lost with the process: queue it again.
+REQUEUE_REVIEWING: Final = (
+    "UPDATE revisions SET state = 'queued', updated = ? WHERE state = 'reviewing'"
+)
+SELECT_QUEUED: Final = (
+    "SELECT id, generation, attempts FROM revisions WHERE state = 'queued'"
+    " ORDER BY updated, id LIMIT ?"
+)
+CLAIM_REVISION: Final = (
+    "UPDATE revisions SET state = 'reviewing', attempts = attempts + 1, updated = ?"
+    " WHERE id = ? AND state = 'queued'"
+)
+SELECT_REVISION_CLAIM: Final = "SELECT generation, attempts FROM revisions WHERE id = ?"
+INSERT_REVIEW: Final = (
+    "INSERT INTO reviews (revision_id, generation, started, finished, state, partial,"
+    " base_kind, base_ref, base_commit, tree, summary, error)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (revision_id, generation) DO NOTHING"
+)
+INSERT_FINDING: Final = (
+    "INSERT INTO findings (review_id, patch_message_id, rule, name, severity, path, line,"
+    " message, hint, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The review of generation g is written: reviewed unless a late part bumped the generation
+# meanwhile (then it stays queued for the new one).
+FINISH_REVISION: Final = (
+    "UPDATE revisions SET reviewed_generation = max(reviewed_generation, ?), updated = ?,"
+    " state = CASE WHEN generation <= ? THEN ? ELSE 'queued' END"
+    " WHERE id = ? AND state IN ('reviewing', 'queued')"
+)
+RELEASE_REVISION: Final = (
+    "UPDATE revisions SET state = 'queued', attempts = max(attempts - 1, 0), updated = ?"
+    " WHERE id = ? AND state = 'reviewing'"
+)
+# A review that failed on our side: back in the queue, the attempt still counted.
+RETRY_REVISION: Final = (
+    "UPDATE revisions SET state = 'queued', updated = ? WHERE id = ? AND state = 'reviewing'"
+)
+# the series' list, else the list its first patch came from
+SELECT_REVISION_LIST: Final = (
+    "SELECT coalesce(nullif(s.list_id, ''), (SELECT m.list_id FROM patches p"
+    " JOIN messages m ON m.message_id = p.message_id WHERE p.revision_id = r.id"
+    " ORDER BY p.number LIMIT 1), '')"
+    " FROM revisions r JOIN series s ON s.id = r.series_id WHERE r.id = ?"
+)
+SELECT_UNHOOKED_REVIEWS: Final = (
+    "SELECT id, revision_id FROM reviews WHERE hooked = 0 ORDER BY id LIMIT ?"
+)
+MARK_REVIEW_HOOKED: Final = "UPDATE reviews SET hooked = 1 WHERE id = ?"
+COUNT_REVISIONS_BY_STATE: Final = "SELECT state, count(*) FROM revisions GROUP BY state"
+SELECT_RECENT_REVIEWS: Final = (
+    "SELECT r.id, r.revision_id, r.generation, r.finished, r.state, r.partial, r.base_kind,"
+    " r.base_ref, r.base_commit, r.summary, r.error, v.subject, v.version"
+    " FROM reviews r JOIN revisions v ON v.id = r.revision_id ORDER BY r.id DESC LIMIT ?"
+)
+SELECT_REVIEW_OF: Final = (
+    "SELECT id, state, base_kind, base_ref, base_commit, summary FROM reviews"
+    " WHERE revision_id = ? ORDER BY generation DESC LIMIT 1"
+)
+SELECT_FINDINGS_OF: Final = (
+    "SELECT patch_message_id, rule, name, severity, path, line, message, hint, evidence"
+    " FROM findings WHERE review_id = ? ORDER BY id"
+)
 
 # -- respond: outbox, silences, commands ---------------------------------------------------
 
