@@ -32,6 +32,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench import ingest_latency
 from bench.bench_static import DEFAULT_ARCHIVE, _load, _machine, _note
 from bench.common import format_table, rate, verdict
 from reviewbot.ingest.lore import LoreGitSource
@@ -41,6 +42,7 @@ from reviewbot.store.store import Store
 from tests.lore import PublicInbox, available
 
 TARGET_SECONDS = 30.0
+LATENCY_TARGET = 120.0
 
 
 def _mboxrd(archive: Path, limit: int | None) -> tuple[bytes, int]:
@@ -126,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N mails")
     parser.add_argument("--hold", type=float, default=600.0, help="assembly hold seconds")
     parser.add_argument("--keep", type=Path, default=None, help="work here, keep it after")
+    parser.add_argument("--latency", type=int, default=20, help="patches timed (0: skip)")
+    parser.add_argument("--no-throughput", action="store_true", help="only the latency")
     args = parser.parse_args(argv)
     if not available():
         print("public-inbox is not installed (run .ci/setup)", file=sys.stderr)
@@ -133,6 +137,34 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     work.mkdir(parents=True, exist_ok=True)
     data, count = _mboxrd(args.archive, args.limit)
+    ok = True
+    if not args.no_throughput:
+        ok = _throughput(args, work, data, count)
+    if args.latency <= 0:
+        print("arrival -> review latency: skipped (--latency 0)")
+    elif not ingest_latency.service_present():
+        print("arrival -> review latency: not measured (the service is not in this tree)")
+    else:
+        _note(f"latency: {args.latency} real single patches through reviewbot serve")
+        patches = ingest_latency.single_patches(
+            [raw.data for raw in split_mbox(data, "archive")], args.latency + 1
+        )
+        latencies = ingest_latency.measure(work, patches)
+        median, p95 = ingest_latency.summary(latencies)
+        print(
+            f"arrival -> review latency over {len(latencies)} patches (Kconfig stage on,"
+            f" warm): median {median:.1f} s, p95 {p95:.1f} s, max {max(latencies):.1f} s;"
+            f" target p95 under {LATENCY_TARGET:.0f} s:"
+            f" {verdict(p95, LATENCY_TARGET, at_least=False)}"
+        )
+    print(f"load average: {_load()} (pid {os.getpid()})")
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def _throughput(args: argparse.Namespace, work: Path, data: bytes, count: int) -> bool:
+    """Time ours and public-inbox-index on the archive; print the table; True if all came."""
     _note(f"setup: public-inbox-init -V2 and import of {count} mails (untimed) in {work}")
     inbox = PublicInbox.create(work / "public-inbox")
     start = time.perf_counter()
@@ -167,11 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {verdict(ours, TARGET_SECONDS, at_least=False)}"
         + ("" if args.limit is None else " (a --limit run: not the whole archive)")
     )
-    print("arrival -> review latency: not measured (the service is not in this branch)")
-    print(f"load average: {_load()} (pid {os.getpid()})")
-    if args.keep is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if new == commits else 1
+    return new == commits
 
 
 if __name__ == "__main__":
