@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from reviewbot.ingest.http import Policy
 from reviewbot.ingest.pwsource import PatchworkSource
@@ -82,3 +83,19 @@ async def test_a_failing_server_never_moves_the_cursor_past_unread_mail(
         assert cursor.last_error is not None and "500" in cursor.last_error
         fake.failing_series.clear()
         assert await source.poll(store) == 3
+
+
+async def test_events_answered_with_html_are_an_error_not_a_crash(
+    aiohttp_server: object, store: Store
+) -> None:
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(text="<!DOCTYPE html><html>Login</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/api/1.3/events/", html)
+    server = await aiohttp_server(app)  # type: ignore[operator]
+    async with aiohttp.ClientSession() as session:
+        source = PatchworkSource(str(server.make_url("/")), "linux-kbuild", session, policy=FAST)
+        assert await source.poll(store) == 0
+    cursor = await store.cursor(source.name)
+    assert cursor is not None and cursor.value == "" and "not JSON" in str(cursor.last_error)
