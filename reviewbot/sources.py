@@ -114,52 +114,6 @@ def _lore(spec: SourceSpec, context: SourceContext) -> Source:
     )
 
 
-def _session(spec: SourceSpec, context: SourceContext) -> aiohttp.ClientSession:
-    if context.session is None:
-        raise InfrastructureError(f"sources.{spec.name}: a {spec.kind} source needs HTTP")
-    return context.session
-
-
-def _lore_atom(spec: SourceSpec, context: SourceContext) -> Source:
-    from reviewbot.ingest.atom import LoreAtomSource
-
-    session = _session(spec, context)
-    return LoreAtomSource(spec.options["url"], session, spec.list_id, name=spec.name)
-
-
-def _lore_threads(spec: SourceSpec, context: SourceContext) -> Source:
-    from reviewbot.ingest.atom import LoreThreadSource
-
-    wait = float(spec.options.get("wait_seconds", 120.0))
-    session = _session(spec, context)
-    return LoreThreadSource(spec.options["url"], session, wait, name=spec.name)
-
-
-def _patchwork(spec: SourceSpec, context: SourceContext) -> Source:
-    from reviewbot.ingest.pwsource import PatchworkSource
-
-    session = _session(spec, context)
-    return PatchworkSource(
-        spec.options["url"], spec.options["project"], session,
-        start=spec.options.get("since"), list_id=spec.list_id, name=spec.name,
-    )  # fmt: skip
-
-
-def _mbox(spec: SourceSpec, context: SourceContext) -> Source:
-    from reviewbot.ingest.local import MboxSource
-
-    del context
-    settle = float(spec.options.get("settle_seconds", 2.0))
-    return MboxSource(Path(spec.options["path"]), spec.list_id, spec.name, settle)
-
-
-def _maildir(spec: SourceSpec, context: SourceContext) -> Source:
-    from reviewbot.ingest.local import MaildirSource
-
-    del context
-    return MaildirSource(Path(spec.options["path"]), spec.list_id, spec.name)
-
-
 KINDS: dict[str, Kind] = {
     "lore": Kind(
         keys={
@@ -174,36 +128,6 @@ KINDS: dict[str, Kind] = {
             "batch": (int, False, "messages stored per transaction"),
         },
         build=_spool,
-    ),
-    "lore-atom": Kind(
-        keys={"url": (str, True, "the inbox URL; its new.atom is polled (light, may miss mail)")},
-        build=_lore_atom,
-    ),
-    "lore-threads": Kind(
-        keys={
-            "url": (str, True, "the inbox URL; t.mbox.gz of series still incomplete"),
-            "wait_seconds": (float, False, "how long a series waits before its thread is read"),
-        },
-        build=_lore_threads,
-    ),
-    "patchwork": Kind(
-        keys={
-            "url": (str, True, "the patchwork site, e.g. https://patchwork.kernel.org/"),
-            "project": (str, True, "the project's link name"),
-            "since": (str, False, "the first poll's start date (default: all events)"),
-        },
-        build=_patchwork,
-    ),
-    "mbox": Kind(
-        keys={
-            "path": (str, True, "an mbox file mail is appended to"),
-            "settle_seconds": (float, False, "the last mail is read once the file is this old"),
-        },
-        build=_mbox,
-    ),
-    "maildir": Kind(
-        keys={"path": (str, True, "a maildir (new/ and cur/ are read, never changed)")},
-        build=_maildir,
     ),
 }
 
