@@ -31,6 +31,7 @@ SERVICE_KEYS: dict[str, tuple[type, Any, str]] = {
     "build": (bool, False, "run quick cross-builds (sandboxed)"),
     "warm_bases": (int, 2, "bases whose Kconfig workers and build trees stay warm"),
     "worktrees": (int, 2, "worktrees kept on disk for Kconfig and builds on git bases"),
+    "own_addresses": (list, [], "addresses the bot sends from: its mail coming back is skipped"),
 }
 REPO_KEYS: dict[str, tuple[type, Any, str]] = {
     "remote": (str, "", "URL or path the list's kernel clone fetches from"),
@@ -72,6 +73,7 @@ class ServiceConfig:
     build: bool = False
     warm_bases: int = 2
     worktrees: int = 2
+    own_addresses: tuple[str, ...] = ()
     sources: tuple[SourceSpec, ...] = ()
     repos: Mapping[str, RepoConfig] = field(default_factory=dict)
     web_listen: str = ""
@@ -216,7 +218,8 @@ def load_service_config(path: Path) -> ServiceConfig:
         repos=repos,
         web_listen=web["listen"],
         raw=data,
-        **{k: v for k, v in service.items() if k != "store"},
+        own_addresses=tuple(service["own_addresses"]),
+        **{k: v for k, v in service.items() if k not in ("store", "own_addresses")},
     )
 
 
