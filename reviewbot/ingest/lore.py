@@ -82,9 +82,11 @@ class LoreGitSource:
         self.list_id = list_id
         self.http = Http(session, policy)
         self.backoff = backoff or Backoff()
+        self._new = 0
 
     async def poll(self, store: Store) -> int:
-        return await guarded(self.name, store, self.backoff, lambda: self._poll(store))
+        self._new = 0  # what a poll stored before it failed still counts
+        return await guarded(self.name, store, self.backoff, lambda: self._poll(store)) or self._new
 
     async def _poll(self, store: Store) -> int:
         response = await self.http.get(self.url + "manifest.js.gz", max_bytes=MANIFEST_MAX_BYTES)
@@ -94,11 +96,10 @@ class LoreGitSource:
         cursor = await store.cursor(self.name)
         state = _cursor(cursor.value if cursor else "")
         start = int(state.get("epoch", min(epochs)))
-        total = 0
         for epoch in sorted(e for e in epochs if e >= start):
             since = str(state.get("commit", "")) if epoch == start else ""
-            total += await self._read_epoch(store, epoch, since)
-        return total
+            await self._read_epoch(store, epoch, since)
+        return self._new
 
     def _git_dir(self, epoch: int) -> Path:
         return self.mirror_dir / f"{epoch}.git"
@@ -117,13 +118,13 @@ class LoreGitSource:
                        "+refs/heads/*:refs/heads/*")  # fmt: skip
         return git_dir
 
-    async def _read_epoch(self, store: Store, epoch: int, since: str) -> int:
+    async def _read_epoch(self, store: Store, epoch: int, since: str) -> None:
         git_dir = await self._mirror(epoch)
         head = (
             await _git(git_dir, "for-each-ref", "--format=%(objectname)", "refs/heads/")
         ).split()
         if not head:
-            return 0  # an empty epoch: nothing yet
+            return  # an empty epoch: nothing yet
         if since and not await self._is_ancestor(git_dir, since, head[0]):
             text = (
                 f"epoch {epoch} was rewritten (commit {since[:12]} is gone from its history):"
@@ -134,15 +135,13 @@ class LoreGitSource:
             since = ""
         spec = f"{since}..{head[0]}" if since else head[0]
         commits = (await _git(git_dir, "rev-list", "--reverse", spec)).split()
-        new = 0
         for start in range(0, len(commits), BATCH):
             chunk = commits[start : start + BATCH]
             items = await self._messages(git_dir, epoch, chunk)
             cursor = json.dumps({"epoch": epoch, "commit": chunk[-1]})
-            new += await store_batch(store, self.name, items, cursor)
+            self._new += await store_batch(store, self.name, items, cursor)
         if not commits and not since:
             await store.set_cursor(self.name, json.dumps({"epoch": epoch, "commit": head[0]}))
-        return new
 
     async def _is_ancestor(self, git_dir: Path, commit: str, head: str) -> bool:
         proc = await asyncio.create_subprocess_exec(

@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -115,11 +116,14 @@ async def assemble_pending(
         if not rows:
             break
         parsed = await asyncio.to_thread(_parse_all, rows)
-        async with store.transaction() as tx:
-            assembler = _Assembler(tx, now, hold_seconds, own)
+        try:
+            queued += await _place(store, parsed, now, hold_seconds, own)
+        except (StoreError, sqlite3.Error):
+            raise
+        except Exception:  # a bug on one mail must not stop the stream: isolate it
+            log.exception("assembly of a batch failed; placing its messages one by one")
             for item in parsed:
-                await assembler.place(item)
-            queued.extend(assembler.queued)
+                queued += await _place_alone(store, item, now, hold_seconds, own)
         after = rows[-1].id
     async with (
         store.transaction() as tx,
@@ -129,6 +133,34 @@ async def assemble_pending(
     for revision_id in due:
         log.info("revision %d: hold time over, queued as partial", revision_id)
     return list(dict.fromkeys(queued + due))
+
+
+async def _place(
+    store: Store, parsed: Sequence[_Parsed], now: float, hold: float, own: Sequence[str]
+) -> list[int]:
+    async with store.transaction() as tx:
+        assembler = _Assembler(tx, now, hold, own)
+        for item in parsed:
+            await assembler.place(item)
+        await assembler.flush()
+        return assembler.queued
+
+
+async def _place_alone(
+    store: Store, item: _Parsed, now: float, hold: float, own: Sequence[str]
+) -> list[int]:
+    """One message in its own transaction; if it fails, it is 'bad' with the reason."""
+    try:
+        return await _place(store, [item], now, hold, own)
+    except (StoreError, sqlite3.Error):
+        raise
+    except Exception as exc:
+        msgid = item.row.message_id
+        log.exception("<%s>: assembly failed", msgid)
+        reason = f"assembly failed: {exc!r}"[:1000]
+        async with store.transaction() as tx:
+            await tx.execute(sql.SET_MESSAGE_KIND, (MessageKind.BAD.value, reason, msgid))
+        return []
 
 
 class _Assembler:
@@ -142,13 +174,25 @@ class _Assembler:
         self.deadline = iso(now + hold)
         self.own = own
         self.queued: list[int] = []
+        # Within one batch (one transaction): what this assembler read or wrote, so that
+        # each message costs few round trips to the database thread.
+        self._revisions: dict[int, _Revision] = {}
+        self._parts: dict[int, set[int]] = {}
+        self._marks: list[tuple[str, str, str]] = []
+        self._replies: list[tuple[str, str, int | None, str, str]] = []
 
     async def _all(self, statement: str, params: Sequence[object]) -> list[aiosqlite.Row]:
-        async with self.tx.execute(statement, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.tx.execute_fetchall(statement, params))
 
     async def _mark(self, message_id: str, kind: MessageKind, reason: str = "") -> None:
-        await self.tx.execute(sql.SET_MESSAGE_KIND, (kind.value, reason[:1000], message_id))
+        self._marks.append((kind.value, reason[:1000], message_id))
+
+    async def flush(self) -> None:
+        """Write what was kept for the end of the batch (message kinds, replies)."""
+        await self.tx.executemany(sql.INSERT_REPLY, self._replies)
+        await self.tx.executemany(sql.SET_MESSAGE_KIND, self._marks)
+        self._replies.clear()
+        self._marks.clear()
 
     async def place(self, item: _Parsed) -> None:
         msgid = item.row.message_id
@@ -184,10 +228,7 @@ class _Assembler:
         revision_id = members[0][1] if members else None
         parent = message.in_reply_to or (message.references[-1] if message.references else "")
         trailers = reply_trailers(message.body)
-        await self.tx.execute(
-            sql.INSERT_REPLY,
-            (msgid, parent, revision_id, message.sender, json.dumps(trailers)),
-        )
+        self._replies.append((msgid, parent, revision_id, message.sender, json.dumps(trailers)))
         await self._mark(msgid, MessageKind.REPLY)
 
     # -- parts -----------------------------------------------------------------------
@@ -201,15 +242,22 @@ class _Assembler:
         return sorted(((str(r[0]), int(r[1])) for r in rows), key=lambda r: order[r[0]])
 
     async def _revision(self, revision_id: int) -> _Revision:
+        cached = self._revisions.get(revision_id)
+        if cached is not None:
+            return cached
         rows = await self._all(sql.SELECT_REVISION, (revision_id,))
         r = rows[0]
-        return _Revision(
+        self._revisions[revision_id] = _Revision(
             int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5], r[6], r[7], r[8], r[9],
             bool(r[10]), int(r[11]), r[12],
         )  # fmt: skip
+        return self._revisions[revision_id]
 
     async def _numbers(self, revision_id: int) -> set[int]:
-        return {int(r[0]) for r in await self._all(sql.SELECT_PART_NUMBERS, (revision_id,))}
+        if revision_id not in self._parts:
+            rows = await self._all(sql.SELECT_PART_NUMBERS, (revision_id,))
+            self._parts[revision_id] = {int(r[0]) for r in rows}
+        return self._parts[revision_id]
 
     async def _fits(
         self, rev: _Revision, message: Message, number: int, total: int | None, threaded: bool
@@ -267,6 +315,7 @@ class _Assembler:
                 (msgid, msgid, message.tags.name or message.subject, message.base_commit,
                  self.now, rev.id),
             )  # fmt: skip
+            self._revisions.pop(rev.id, None)
             await self._rekey(rev, message)
             await self._mark(msgid, MessageKind.COVER)
             await self._settle(rev, late=False)
@@ -275,6 +324,7 @@ class _Assembler:
             sql.INSERT_PATCH, (rev.id, number, msgid, message.subject, _anchor(message))
         )
         numbers = await self._numbers(rev.id)
+        numbers.add(number)
         complete = all(n in numbers for n in range(1, rev.total + 1))
         await self.tx.execute(
             sql.COUNT_PART, (int(complete), message.base_commit, self.now, rev.id)
@@ -282,6 +332,7 @@ class _Assembler:
         if number == 1 and rev.cover is None:
             name = message.tags.name or message.subject
             await self.tx.execute(sql.SET_REVISION_HEAD, (msgid, name, self.now, rev.id))
+            self._revisions.pop(rev.id, None)
             await self._rekey(rev, message)
         await self._mark(msgid, MessageKind.PATCH)
         await self._settle(rev, late=True, complete=complete)
@@ -289,11 +340,13 @@ class _Assembler:
     async def _settle(self, rev: _Revision, late: bool, complete: bool | None = None) -> None:
         if rev.state == "assembling":
             if complete:
+                self._revisions.pop(rev.id, None)
                 await self.tx.execute(sql.QUEUE_REVISION, (self.now, rev.id))
                 self.queued.append(rev.id)
             return
         if late:
             log.info("revision %d: a late part arrived, reviewed again", rev.id)
+            self._revisions.pop(rev.id, None)
             await self.tx.execute(sql.REQUEUE_REVISION, (self.now, rev.id))
             if rev.state in ("reviewed", "failed"):
                 self.queued.append(rev.id)
@@ -338,6 +391,7 @@ class _Assembler:
         existing = await self._all(sql.SELECT_SERIES_BY_KEY, (key,))
         if existing:
             await self.tx.execute(sql.MOVE_REVISION, (int(existing[0][0]), rev.id))
+            self._revisions.pop(rev.id, None)
             await self.tx.execute(sql.DELETE_EMPTY_SERIES, (rev.series_id,))
             return
         name = head.tags.name or head.subject

@@ -414,6 +414,17 @@ SELECT_REPLIES_TO: Final = (
     "SELECT message_id, parent_message_id, sender, trailers FROM replies"
     " WHERE parent_message_id IN (SELECT value FROM json_each(?)) ORDER BY rowid"
 )
+UPSERT_PATCHWORK_PATCH: Final = (
+    "INSERT INTO patchwork_patches (message_id, base_url, project, patch_id, series_id,"
+    " checks_url) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET"
+    " base_url = excluded.base_url, project = excluded.project, patch_id = excluded.patch_id,"
+    " series_id = excluded.series_id, checks_url = excluded.checks_url"
+)
+# revisions still waiting for parts after a while: their threads are worth fetching whole
+SELECT_INCOMPLETE_REVISIONS: Final = (
+    "SELECT id, head_message_id FROM revisions"
+    " WHERE state = 'assembling' AND complete = 0 AND first_seen <= ? ORDER BY id LIMIT 100"
+)
 SELECT_RAW_MESSAGES: Final = (
     "SELECT message_id, raw FROM messages WHERE message_id IN (SELECT value FROM json_each(?))"
 )
