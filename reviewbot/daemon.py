@@ -7,6 +7,7 @@ is `reviewbot status`: the queue, each source's cursor and lag, and the last err
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
@@ -22,7 +23,7 @@ import aiohttp.web
 from reviewbot.bases.manager import BaseManager
 from reviewbot.review import Reviewer, ReviewSettings
 from reviewbot.service import Hook, Service
-from reviewbot.service_config import ServiceConfig, load_service_config, web_address
+from reviewbot.service_config import ServiceConfig, load_service_config
 from reviewbot.sources import SourceContext, build_source
 from reviewbot.store import reviews
 from reviewbot.store.store import Store, parse_iso
@@ -30,36 +31,51 @@ from reviewbot.store.store import Store, parse_iso
 log = logging.getLogger(__name__)
 
 
+def _optional(module: str, name: str) -> Any | None:
+    """An entry point of another area (respond, web), or None when it is not installed."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        log.info("%s.%s not available (%s)", module, name, exc)
+        return None
+
+
 def hooks_for(config: ServiceConfig, store: Store) -> list[Hook]:
     """The on_reviewed hooks: respond's outbox when reviewbot.respond is there.
 
     Without it the reviews are stored (status, web) and nothing is sent.
     """
-    try:  # respond is its own area; the service only calls its entry point
-        on_reviewed = importlib.import_module("reviewbot.respond").on_reviewed
-    except (ImportError, AttributeError) as exc:
-        log.info("no respond hook (%s): reviews are stored only", exc)
+    reviewed_hook = _optional("reviewbot.respond.service", "reviewed_hook")
+    if reviewed_hook is None:
+        log.info("no respond hook: reviews are stored only")
         return []
+    return [reviewed_hook(store, config.review)]
 
-    async def respond(revision_id: int, review_id: int) -> None:
-        await on_reviewed(store, config, revision_id, review_id)
 
-    return [respond]
+def _start_respond(
+    config: ServiceConfig, store: Store, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """respond's loop (outbox drain, maintainers' commands) until the service stops."""
+    respond_loop = _optional("reviewbot.respond.service", "respond_loop")
+    if respond_loop is None:
+        return None
+    return asyncio.create_task(respond_loop(store, config.review, stop), name="respond")
 
 
 async def _start_web(config: ServiceConfig, store: Store) -> Callable[[], Any] | None:
-    address = web_address(config)
-    if address is None:
+    """The web app (reviewbot.web) on the service's store, where its [web] table says."""
+    if not config.web:
         return None
-    try:  # the web app is its own area (reviewbot.web); the service only runs it
-        create_app = importlib.import_module("reviewbot.web").create_app
-    except (ImportError, AttributeError) as exc:
-        log.warning("web.listen is set but the web app is not available: %s", exc)
+    create_app = _optional("reviewbot.web", "create_app")
+    settings = getattr(config.review, "web", None)
+    if create_app is None or settings is None:
+        log.warning("[service] web = true but the web app is not installed")
         return None
-    runner = aiohttp.web.AppRunner(create_app(config, store))
+    app = create_app(config.review, store, workers=config.concurrency)
+    runner = aiohttp.web.AppRunner(app)
     await runner.setup()
-    await aiohttp.web.TCPSite(runner, address[0], address[1]).start()
-    log.info("web on http://%s:%d/", *address)
+    await aiohttp.web.TCPSite(runner, settings.host, settings.port).start()
+    log.info("web on http://%s:%d/", settings.host, settings.port)
     return runner.cleanup
 
 
@@ -86,6 +102,7 @@ async def _serve(config: ServiceConfig, once: bool) -> int:
         loop.add_signal_handler(signum, service.stop)
     stop_web = None if once else await _start_web(config, store)
     fetcher = None if once else asyncio.create_task(bases.fetch_loop(service.stop_event))
+    respond = None if once else _start_respond(config, store, service.stop_event)
     try:
         if once:
             await asyncio.to_thread(bases.fetch_all)
@@ -93,6 +110,9 @@ async def _serve(config: ServiceConfig, once: bool) -> int:
     finally:
         if fetcher is not None:
             fetcher.cancel()
+        if respond is not None:  # it ends on the stop event; give it a moment
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(respond, timeout=30)
         if stop_web is not None:
             await stop_web()
         await session.close()

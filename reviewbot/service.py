@@ -116,7 +116,7 @@ class Service:
                     break
         await self._assemble()
         while not self._stopping.is_set():
-            await self._dispatch(retry_now=False)
+            await self._dispatch()
             if not self._flights:
                 break
             await asyncio.wait([f.task for f in self._flights.values()], timeout=self.config.tick)
@@ -127,7 +127,7 @@ class Service:
         tasks.append(asyncio.create_task(self._assemble_loop(), name="assemble"))
         try:
             while not self._stopping.is_set():
-                await self._dispatch(retry_now=False)
+                await self._dispatch()
                 await self._run_hooks()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -178,7 +178,9 @@ class Service:
 
     async def _assemble(self) -> list[int]:
         try:
-            queued = await assemble_pending(self.store, self.clock(), self.config.hold_seconds)
+            queued = await assemble_pending(
+                self.store, self.clock(), self.config.hold_seconds, self.config.own_addresses
+            )
         except (InfrastructureError, UserInputError) as exc:
             log.error("assembly failed: %s", exc)
             await self.store.event("assembly", "error", str(exc))
@@ -199,7 +201,7 @@ class Service:
 
     # -- reviews ---------------------------------------------------------------------
 
-    async def _dispatch(self, retry_now: bool) -> None:
+    async def _dispatch(self) -> None:
         """Claim queued revisions while there is room."""
         free = self.config.concurrency - len(self._flights)
         if free <= 0 or self._stopping.is_set():

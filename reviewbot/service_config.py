@@ -1,8 +1,10 @@
-"""The service's configuration: `[service]`, `[sources.*]`, `[lists.*.repo]`, `[web]`.
+"""The service's configuration: `[service]`, `[sources.*]` and `[lists.*.repo]`.
 
 Read from the same TOML file as the review settings (reviewbot.config), validated at
 start-up: every bad key gives one clear line, all of them in one ConfigError, so an
-operator fixes the file in one go. deploy/reviewbot.example.toml documents every key.
+operator fixes the file in one go. The other tables (review settings, [respond], [web])
+are the review Config's (reviewbot.config). deploy/reviewbot.example.toml documents every
+key.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ SERVICE_KEYS: dict[str, tuple[type, Any, str]] = {
     "build": (bool, False, "run quick cross-builds (sandboxed)"),
     "warm_bases": (int, 2, "bases whose Kconfig workers and build trees stay warm"),
     "worktrees": (int, 2, "worktrees kept on disk for Kconfig and builds on git bases"),
+    "own_addresses": (list, [], "addresses the bot sends from: its mail coming back is skipped"),
+    "web": (bool, False, "serve the web API and pages (reviewbot.web; its [web] table)"),
 }
 REPO_KEYS: dict[str, tuple[type, Any, str]] = {
     "remote": (str, "", "URL or path the list's kernel clone fetches from"),
@@ -38,10 +42,7 @@ REPO_KEYS: dict[str, tuple[type, Any, str]] = {
     "path": (str, "", "where the clone lives (default: <cache_dir>/repos/<list>.git)"),
     "fetch_interval": (float, 900.0, "seconds between two fetches of the remote"),
 }
-WEB_KEYS: dict[str, tuple[type, Any, str]] = {
-    "listen": (str, "", "host:port of the web API and pages (empty: no web server)"),
-}
-SERVICE_SECTIONS = ("service", "sources", "web")
+SERVICE_SECTIONS = ("service", "sources")
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ class ServiceConfig:
     build: bool = False
     warm_bases: int = 2
     worktrees: int = 2
+    own_addresses: tuple[str, ...] = ()
     sources: tuple[SourceSpec, ...] = ()
     repos: Mapping[str, RepoConfig] = field(default_factory=dict)
-    web_listen: str = ""
+    web: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict)  # the whole file, for respond/web
 
 
@@ -203,9 +205,6 @@ def load_service_config(path: Path) -> ServiceConfig:
         errors.append("service.max_attempts: at least 1")
     sources = _sources(data.get("sources", {}), errors)
     repos = _repos(data.get("lists", {}), review.cache_dir, errors)
-    web = _table(data.get("web", {}), WEB_KEYS, "web", errors)
-    if web["listen"] and not _host_port(web["listen"]):
-        errors.append(f"web.listen: expected host:port, got {web['listen']!r}")
     if errors:
         raise ConfigError(f"{path}: {len(errors)} bad key(s):\n  " + "\n  ".join(errors))
     store = Path(service["store"]) if service["store"] else review.cache_dir / "service.sqlite"
@@ -214,19 +213,7 @@ def load_service_config(path: Path) -> ServiceConfig:
         store=store,
         sources=sources,
         repos=repos,
-        web_listen=web["listen"],
         raw=data,
-        **{k: v for k, v in service.items() if k != "store"},
+        own_addresses=tuple(service["own_addresses"]),
+        **{k: v for k, v in service.items() if k not in ("store", "own_addresses")},
     )
-
-
-def _host_port(text: str) -> tuple[str, int] | None:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        return None
-    return host.strip("[]"), int(port)
-
-
-def web_address(config: ServiceConfig) -> tuple[str, int] | None:
-    """(host, port) the web server listens on, or None when it is off."""
-    return _host_port(config.web_listen) if config.web_listen else None

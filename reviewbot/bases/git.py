@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 _HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
 MAX_BLOB_BYTES = 8 << 20
+CHUNK = 1 << 20  # bytes read at a time when a blob over the limit is skipped
 FETCH_TIMEOUT = 3600.0
 
 
@@ -104,11 +105,17 @@ class Git:
                     return None
                 size = int(header[2])
                 if size > MAX_BLOB_BYTES:
-                    for _ in range(0, size + 1, 1 << 20):  # drain it, keep nothing
-                        batch.stdout.read(min(1 << 20, size + 1))
+                    left = size + 1  # drain it (and its newline), keep nothing
+                    while left > 0:
+                        chunk = batch.stdout.read(min(CHUNK, left))
+                        if not chunk:
+                            raise OSError("git cat-file ended in the middle of a blob")
+                        left -= len(chunk)
                     data = b""
                 else:
                     data = batch.stdout.read(size + 1)[:size]
+                    if len(data) < size:
+                        raise OSError("git cat-file ended in the middle of a blob")
             except (OSError, ValueError) as exc:
                 self._close_batch()
                 raise GitError(f"git cat-file --batch: {exc}") from exc

@@ -30,6 +30,7 @@ from reviewbot.tree.index import TreeIndex
 
 log = logging.getLogger(__name__)
 KEEP_BASES = 4  # indexes and views kept per list
+FIRST_FETCH_WAIT = 6 * 3600.0  # seconds a series waits for its list's first fetch
 
 
 class ListRepo:
@@ -41,13 +42,17 @@ class ListRepo:
         self.blobs = blobs
         self.worktrees = Worktrees(self.git, cache_dir / "worktrees" / config.list_id, worktrees)
         self.lock = threading.Lock()
+        self.tried = threading.Event()  # set after the first fetch attempt of this run
         self._bases: OrderedDict[str, tuple[GitTree, TreeIndex | None]] = OrderedDict()
         self.fetched_at = 0.0
 
     def fetch(self) -> None:
-        self.git.ensure(self.config.remote)
-        self.git.fetch(self.config.branches)
-        self.fetched_at = time.monotonic()
+        try:
+            self.git.ensure(self.config.remote)
+            self.git.fetch(self.config.branches)
+        finally:
+            self.fetched_at = time.monotonic()
+            self.tried.set()
         log.info("fetched %s (%s)", self.config.remote, ", ".join(self.config.branches))
 
     def heads(self) -> list[Head]:
@@ -113,16 +118,23 @@ class BaseManager:
                 if repo.fetched_at == 0.0 or time.monotonic() >= due:
                     try:
                         await asyncio.to_thread(repo.fetch)
-                    except GitError as exc:
+                    except GitError as exc:  # retried after the interval
                         log.error("fetch of %s failed: %s", repo.config.remote, exc)
-                        repo.fetched_at = time.monotonic()  # retry after the interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=30.0)
 
     def choose(self, series: Series, list_id: str) -> Base:
         """The base of a series: trailer, else a branch head it applies to, else default."""
         repo = self.repos.get(list_id)
-        if repo is None or not (repo.config.path / "HEAD").exists():
+        if repo is None:
+            return self.reviewer.default_base()
+        # The first clone of a kernel takes a while: its series wait for it (in their
+        # review thread; ingest goes on) rather than being reviewed on the wrong tree.
+        if (
+            not repo.tried.wait(timeout=FIRST_FETCH_WAIT)
+            or not (repo.config.path / "HEAD").exists()
+        ):
+            log.warning("no clone of %s yet: <%s> on the default tree", list_id, series.message_id)
             return self.reviewer.default_base()
         try:
             choice = choose(series, repo.git.resolve, repo.heads(), repo.view)

@@ -119,6 +119,27 @@ def test_git_view_index_and_worktrees(remote: Remote, tmp_path: Path) -> None:
         git.close()
 
 
+def test_a_blob_over_the_limit_is_skipped_and_the_next_read_still_works(
+    remote: Remote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reviewbot.bases.git as gitmod
+
+    git = Git(remote.path / ".git")
+    try:
+        entries = git.ls_tree(remote.master)
+        big = entries["drivers/misc/Kconfig"][1]  # ~20 kB: over a 3000-byte limit
+        monkeypatch.setattr(gitmod, "MAX_BLOB_BYTES", 3000)
+        monkeypatch.setattr(gitmod, "CHUNK", 1024)  # skipped in several reads
+        for _ in range(2):
+            assert git.read_blob(big) is None
+            small = git.read_blob(entries["Kconfig"][1])
+            assert small is not None and small.decode() == remote.files["Kconfig"]
+        assert git.read_blob("0" * 40) is None  # missing: no answer body to skip
+        assert git.read_blob(entries["Kconfig"][1]) is not None
+    finally:
+        git.close()
+
+
 def test_service_reviews_each_series_on_its_base(remote: Remote, tmp_path: Path) -> None:
     diffs = _diffs(remote)
     spool = tmp_path / "spool"

@@ -92,7 +92,7 @@ def test_config_names_every_bad_key(tmp_path: Path, capsys: pytest.CaptureFixtur
         "[sources.a]\nkind = 'spool'\npth = '/x'\n"
         "[sources.b]\nkind = 'carrier-pigeon'\n"
         "[lists.foo.repo]\nbranches = []\n"
-        "[web]\nlisten = 'nowhere'\n"
+        "[service.extra]\nx = 1\n"
     )
     assert main(["serve", "--config", str(config), "--once"]) == 2
     err = capsys.readouterr().err
@@ -105,7 +105,7 @@ def test_config_names_every_bad_key(tmp_path: Path, capsys: pytest.CaptureFixtur
         "sources.b.kind: 'carrier-pigeon' is not one of",
         "lists.foo.repo.remote: required",
         "lists.foo.repo.branches: name at least one branch",
-        "web.listen: expected host:port",
+        "service.extra: unknown key",
     ):
         assert expected in err, expected
     assert main(["serve", "--once"]) == 2
@@ -113,13 +113,13 @@ def test_config_names_every_bad_key(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_example_config_is_valid_and_documents_every_key() -> None:
-    from reviewbot.service_config import REPO_KEYS, SERVICE_KEYS, WEB_KEYS, load_service_config
+    from reviewbot.service_config import REPO_KEYS, SERVICE_KEYS, load_service_config
     from reviewbot.sources import KINDS
 
     example = Path(__file__).resolve().parents[2] / "deploy" / "reviewbot.example.toml"
     text = example.read_text()
     load_service_config(example)
-    for keys in (SERVICE_KEYS, REPO_KEYS, WEB_KEYS):
+    for keys in (SERVICE_KEYS, REPO_KEYS):
         for key in keys:
             assert f"\n{key} =" in text or f"\n# {key} =" in text, key
     for kind, spec in KINDS.items():
