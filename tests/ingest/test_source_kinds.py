@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from reviewbot.cli import main
-from tests.servekit import db, series_mails, write_config
+from tests.servekit import db, env, series_mails, write_config
 
 
 def test_serve_once_reads_an_mbox_and_a_maildir_source(tmp_path: Path) -> None:
@@ -25,7 +26,14 @@ def test_serve_once_reads_an_mbox_and_a_maildir_source(tmp_path: Path) -> None:
         f'[sources.md]\nkind = "maildir"\nlist = "foo"\npath = "{maildir}"\n'
     )
     config = write_config(tmp_path, None, sources=sources)
-    assert main(["serve", "--config", str(config), "--once"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "reviewbot", "serve", "--config", str(config), "--once"],
+        env=env(),
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
     with db(tmp_path / "service.sqlite") as conn:
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
         heads = {r[0] for r in conn.execute(
