@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # The same top-level directories the on-disk index skips (reviewbot.tree.index.list_tree).
 SKIP_TOP = frozenset({"tools", "Documentation", "LICENSES", "debian"})
+# Facts kept across bases: about five kernel trees' worth; beyond that, only the last
+# base's are kept (the cache is bounded however many bases go by).
+MAX_FACTS = 300_000
 
 
 def indexed(path: str) -> bool:
@@ -78,6 +81,9 @@ class BlobFacts:
                     read += 1
                     self._dirty = True
                 facts[path] = found
+            if len(known) > MAX_FACTS:
+                self._facts = {f"{entries[p][1]}:{p}": f for p, f in facts.items()}
+                self._dirty = True
         self.last_read = read
         index = merge(f"git:{commit}", commit, facts)
         index.kconfig_digest = digest.hexdigest()[:20]
