@@ -77,6 +77,8 @@ def load_config(path: Path | None) -> Config:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    # the service's own tables are validated by `serve` (reviewbot.service_config)
+    data = {key: value for key, value in data.items() if key not in ("service", "sources")}
     return config_from_data(data, str(path))
 
 

@@ -113,12 +113,14 @@ def test_config_names_every_bad_key(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_example_config_is_valid_and_documents_every_key() -> None:
+    from reviewbot.config import load_config
     from reviewbot.service_config import REPO_KEYS, SERVICE_KEYS, load_service_config
     from reviewbot.sources import KINDS
 
     example = Path(__file__).resolve().parents[2] / "deploy" / "reviewbot.example.toml"
     text = example.read_text()
     load_service_config(example)
+    assert load_config(example).arches == ("x86_64", "arm64")  # `check` reads it too
     for keys in (SERVICE_KEYS, REPO_KEYS):
         for key in keys:
             assert f"\n{key} =" in text or f"\n# {key} =" in text, key
