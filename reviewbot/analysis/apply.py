@@ -152,16 +152,15 @@ class _Finder:
         found = where.get(old[anchor].rstrip(), [])
         low = bisect.bisect_left(found, floor + anchor)
         high = bisect.bisect_right(found, limit + anchor)
-        split = bisect.bisect_left(found, expected + anchor, low, high)
-        after, before = split, split - 1
+        aim = expected + anchor
+        after = bisect.bisect_left(found, aim, low, high)
+        before = after - 1
         while after < high or before >= low:
-            forward = found[after] - anchor if after < high else None
-            backward = found[before] - anchor if before >= low else None
-            if forward is not None and (backward is None or forward - expected <= expected - backward):
-                at, after = forward, after + 1
+            # Nearest first; at equal distance forward first (git apply, patch).
+            if after < high and (before < low or found[after] - aim <= aim - found[before]):
+                at, after = found[after] - anchor, after + 1
             else:
-                assert backward is not None
-                at, before = backward, before - 1
+                at, before = found[before] - anchor, before - 1
             if self._matches(old, at):
                 return at
         return None

@@ -139,9 +139,10 @@ def test_relocated_numbers_point_at_their_text(lines: list[str], data: st.DataOb
     size = data.draw(st.integers(1, min(4, len(lines) - start)))
     old = lines[start : start + size]
     drop = data.draw(st.integers(0, size - 1))
-    body = "".join(
-        (f"-{text}\n" if i == drop else f" {text}\n") for i, text in enumerate(old)
-    ) + "+inserted\n"
+    body = (
+        "".join((f"-{text}\n" if i == drop else f" {text}\n") for i, text in enumerate(old))
+        + "+inserted\n"
+    )
     header = data.draw(st.integers(1, 10**9))
     diff = f"--- a/f\n+++ b/f\n@@ -{header},{size} +{header},{size} @@\n{body}"
     (change,) = parse_diff(diff)
