@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from reviewbot.tree.fetch import (
     STAMP,
+    TARBALL,
     PackageSource,
+    current_source,
     default_tree_dir,
     ensure_default_tree,
     versioned_dir,
@@ -104,3 +109,10 @@ def test_other_trees_describe_their_release(tmp_path: Path) -> None:
     info = describe_tree(tmp_path, "path:x")
     assert info.label == f"Linux 6.13.0-rc2 at {tmp_path.resolve()}"
     assert describe_tree(tmp_path / "missing", "k").release == ""
+
+
+@pytest.mark.skipif(not TARBALL.exists(), reason="linux-source-6.12 is not installed")
+def test_installed_package_version_comes_from_dpkg() -> None:
+    source = current_source()
+    assert source is not None and source.tarball == TARBALL
+    assert re.fullmatch(r"6\.12\.\d+-\S+", source.version), source.version
