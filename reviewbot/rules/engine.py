@@ -1,6 +1,8 @@
 """Run rules over a series, patch by patch, against an in-memory patched tree (pure).
 
-Each patch sees the tree as the earlier patches of its series left it. A rule that
+Each patch sees the tree as the earlier patches of its series left it, and its changes
+renumbered where they applied (a hunk found at an offset carries its real lines; the
+result lists such hunks so reports can say the base differs). A rule that
 raises becomes one RB000 finding; the other rules still report. When a patch does not
 apply to the tree, findings from rules that need the base are lowered to info and say
 so: the tree is probably not the one the author used.
