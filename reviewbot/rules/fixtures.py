@@ -19,12 +19,13 @@ keep tests fast. A line
 
     Tree: 6.12.118
 
-says the fixture holds only on that kernel release (its Makefile's VERSION.PATCHLEVEL.
-SUBLEVEL): use it only when a fixture truly depends on one point release; the test then
-fails naming the release it needs. A fixture whose file name contains `offset` must
-apply at an offset (its hunk headers are deliberately off). A bad fixture's findings
-from the rules it names, plus the rule whose directory holds it, must be exactly those
-declared; a good fixture declares none.
+says the fixture depends on that kernel release (its Makefile's VERSION.PATCHLEVEL.
+SUBLEVEL), for instance a finding at an absolute line of a file the patch does not
+touch: on another release, when its findings differ, the test fails naming the release
+it needs. Use it only where a fixture truly depends on one point release. A fixture
+whose file name contains `offset` must apply at an offset (its hunk headers are
+deliberately off). A bad fixture's findings from the rules it names, plus the rule whose
+directory holds it, must be exactly those declared; a good fixture declares none.
 """
 
 from __future__ import annotations
@@ -182,6 +183,26 @@ def _resolve_one(expected: Expectation, hunks: list[_Placed]) -> Expectation:
             moved = line - header.target_start + real.target_start
             return Expectation(expected.rule, expected.path, moved)
     return Expectation(expected.rule, expected.path, line)
+
+
+def absolute(expected: frozenset[Expectation], patches: Sequence[Message]) -> list[Expectation]:
+    """Declared line numbers outside every hunk of their file: they depend on the tree."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for patch in patches:
+        try:
+            changes = parse_diff(patch.diff or "")
+        except BadDiffError:
+            continue
+        for change in changes:
+            for hunk in change.hunks:
+                end = hunk.target_start + sum(op != "-" for op, _ in hunk.lines)
+                spans.setdefault(change.path, []).append((hunk.target_start, end))
+    return [
+        e
+        for e in expected
+        if e.line is not None
+        and not any(start <= e.line <= end for start, end in spans.get(e.path, ()))
+    ]
 
 
 def _added_indexes(hunk: Hunk, text: str) -> list[int]:

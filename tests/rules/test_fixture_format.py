@@ -13,6 +13,7 @@ from reviewbot.model import Message
 from reviewbot.rules.fixtures import (
     Expectation,
     FixtureError,
+    absolute,
     expectations,
     load_fixtures,
     resolve,
@@ -87,4 +88,7 @@ def test_repository_fixtures_declare_valid_trees_and_offsets() -> None:
     fixtures = load_fixtures(Path(__file__).resolve().parents[2] / "rules")
     for fixture in fixtures:
         assert not fixture.tree or fixture.tree.startswith("6.12."), fixture.path
+        mails = [parse_mail(r) for r in read_input(fixture.path.read_bytes(), str(fixture.path))]
+        # A line outside the patch's hunks is a line of one release: say which.
+        assert fixture.tree or not absolute(fixture.expected, mails), fixture.path
     assert [f for f in fixtures if f.at_offset], "offset fixtures exist for the rule families"
