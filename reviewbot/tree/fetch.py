@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -133,20 +134,28 @@ def ensure_default_tree(
     if source is None:
         return _offline_tree(trees)
     dest = versioned_dir(cache_dir, source.version)
-    if not (dest / STAMP).exists():
-        tarball = source.tarball or _download_tarball(cache_dir, source.version, progress)
-        if not _adopt_legacy(trees, dest, tarball):
-            partial = dest.with_name(dest.name + ".partial")
-            if partial.exists():
-                shutil.rmtree(partial)
-            log.info("unpacking %s %s from %s into %s", PACKAGE, source.version, tarball, dest)
-            _unpack(tarball, partial, progress)
-            if dest.exists():
-                shutil.rmtree(dest)
-            partial.rename(dest)
-        (dest / VERSION_FILE).write_text(f"{PACKAGE} {source.version}\n")
-    _link(trees, dest)
-    _prune(cache_dir, dest)
+    link = trees / TREE_NAME
+    if (dest / STAMP).exists() and link.is_symlink() and link.resolve() == dest.resolve():
+        return dest
+    trees.mkdir(parents=True, exist_ok=True)
+    # One unpack at a time: others wait, then find the tree done.
+    with (trees / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (dest / STAMP).exists():
+            tarball = source.tarball or _download_tarball(cache_dir, source.version, progress)
+            if not _adopt_legacy(trees, dest, tarball):
+                partial = dest.with_name(dest.name + ".partial")
+                if partial.exists():
+                    shutil.rmtree(partial)
+                log.info("unpacking %s %s from %s into %s", PACKAGE, source.version, tarball, dest)
+                _unpack(tarball, partial, progress)
+                if dest.exists():
+                    shutil.rmtree(dest)
+                partial.rename(dest)
+        if not (dest / VERSION_FILE).exists():
+            (dest / VERSION_FILE).write_text(f"{PACKAGE} {source.version}\n")
+        _link(trees, dest)
+        _prune(cache_dir, dest)
     return dest
 
 
@@ -238,8 +247,6 @@ def _prune(cache_dir: Path, keep: Path) -> None:
     """Remove trees and downloads of other versions (each tree is about 1.7 GB)."""
     trees = cache_dir / "trees"
     for old in trees.glob(f"{TREE_NAME}_*"):
-        if old.name.endswith(".partial"):
-            continue  # another process may be unpacking it
         if old != keep and old.is_dir() and not old.is_symlink():
             log.info("removing %s (not the current %s)", old, PACKAGE)
             shutil.rmtree(old, ignore_errors=True)
