@@ -73,7 +73,7 @@ from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
 from reviewbot.model import Finding, Message, Series
 from reviewbot.rules.engine import KconfigProvider, review_series
-from reviewbot.rules.fixtures import load_fixtures
+from reviewbot.rules.fixtures import load_fixtures, resolve
 from reviewbot.rules.registry import RULES
 from reviewbot.sandbox import child_pids
 from reviewbot.tree.fetch import ensure_default_tree
@@ -142,7 +142,7 @@ def _applies(series: Series, tree: Path, index: TreeIndex) -> bool:
     return not any(f.rule == "RB002" for f in result.findings)
 
 
-def fixture_cases(rules_dir: Path) -> list[Case]:
+def fixture_cases(rules_dir: Path, tree: Path) -> list[Case]:
     out = []
     for fixture in load_fixtures(rules_dir):
         if not fixture.rule.startswith("KC01"):
@@ -154,7 +154,8 @@ def fixture_cases(rules_dir: Path) -> list[Case]:
                     f"{fixture.rule}/{fixture.path.parent.name}/{fixture.path.stem}",
                     "fixture",
                     series,
-                    expected=fixture.expected,
+                    # Declared lines follow their hunks to where they apply on this tree.
+                    expected=resolve(fixture.expected, series.patches, FsTree(tree)),
                     checked=frozenset({fixture.rule} | {e.rule for e in fixture.expected}),
                 )
             )
@@ -516,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tree = (args.tree or ensure_default_tree(cache)).resolve()
     index = build_index(tree, cache)
     env = Env(tree, index, cache, tuple(args.arches))
-    cases = [] if args.no_fixtures else fixture_cases(REPO / "rules")
+    cases = [] if args.no_fixtures else fixture_cases(REPO / "rules", tree)
     found = real_cases(tree, index, args.patches, args.archive)
     cases += found.cases
     if not cases:

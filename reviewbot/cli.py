@@ -21,6 +21,7 @@ from reviewbot.report import Skipped, exit_status, to_json, to_text
 from reviewbot.review import Reviewer, ReviewSettings
 from reviewbot.rules.registry import RULES
 from reviewbot.tree.fetch import ensure_default_tree
+from reviewbot.tree.identity import describe_tree
 from reviewbot.tree.index import TreeIndex, build_index
 
 log = logging.getLogger("reviewbot")
@@ -121,7 +122,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for item in skipped:
             print(f"note: <{item.message_id}> {item.subject!r}: {item.reason}", file=sys.stderr)
         if args.format == "json":
-            sys.stdout.write(to_json([], skipped, ""))
+            sys.stdout.write(to_json([], skipped, None))
         else:
             print("no patches found in the input", file=sys.stderr)
         return 0
@@ -139,19 +140,22 @@ def cmd_check(args: argparse.Namespace) -> int:
             _note_missing(series)
             results.append(reviewer.review(series, base, args.list))
     index = base.index
+    info = describe_tree(base.root or Path(index.root), index.key)
     if args.format == "json":
-        sys.stdout.write(to_json(results, skipped, index.key))
+        sys.stdout.write(to_json(results, skipped, info))
     else:
         for item in skipped:
             print(f"note: <{item.message_id}> {item.subject!r}: {item.reason}", file=sys.stderr)
-        sys.stdout.write(to_text(results))
+        sys.stdout.write(to_text(results, info))
     return exit_status(results)
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     root, index = _tree_and_index(args.path, config)
+    info = describe_tree(root, index.key)
     print(f"tree: {root}")
+    print(f"version: {info.label}")
     print(f"key: {index.key}")
     print(f"kconfig files: {len(index.kconfig_files)}, kbuild files: {len(index.kbuild_files)}")
     print(

@@ -6,8 +6,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reviewbot.model import Finding, Message, Series, Severity
+from reviewbot.analysis.apply import HunkOffset
+from reviewbot.model import Finding, Message, Severity
 from reviewbot.rules.engine import SeriesResult
+from reviewbot.tree.identity import TreeInfo
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,20 @@ def _patch_json(message: Message) -> dict[str, object]:
     }
 
 
-def _series_json(series: Series) -> dict[str, object]:
+def _offset_json(offset: HunkOffset) -> dict[str, object]:
+    return {
+        "patch": offset.patch,
+        "path": offset.path,
+        "hunk": offset.hunk,
+        "header_line": offset.header,
+        "line": offset.line,
+        "patched_line": offset.target,
+        "offset": offset.offset,
+    }
+
+
+def _series_json(result: SeriesResult) -> dict[str, object]:
+    series = result.series
     return {
         "subject": series.subject,
         "message_id": series.message_id,
@@ -45,6 +60,7 @@ def _series_json(series: Series) -> dict[str, object]:
         "base_commit": series.base_commit,
         "cover": series.cover.message_id if series.cover else None,
         "patches": [_patch_json(p) for p in series.patches],
+        "offsets": [_offset_json(o) for o in result.offsets],
     }
 
 
@@ -62,10 +78,12 @@ def _finding_json(finding: Finding) -> dict[str, object]:
     }
 
 
-def to_json(results: Sequence[SeriesResult], skipped: Sequence[Skipped], tree: str) -> str:
+def to_json(
+    results: Sequence[SeriesResult], skipped: Sequence[Skipped], tree: TreeInfo | None
+) -> str:
     document = {
-        "tree": tree,
-        "series": [_series_json(r.series) for r in results],
+        "tree": tree.to_json() if tree else None,
+        "series": [_series_json(r) for r in results],
         "findings": [_finding_json(f) for r in results for f in r.findings],
         "skipped": [
             {"message_id": s.message_id, "subject": s.subject, "reason": s.reason} for s in skipped
@@ -74,7 +92,31 @@ def to_json(results: Sequence[SeriesResult], skipped: Sequence[Skipped], tree: s
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_text(results: Sequence[SeriesResult]) -> str:
+def offset_notes(result: SeriesResult) -> list[str]:
+    """One line per patched file whose hunks applied away from their headers (as patch says)."""
+    numbers = {p.message_id: p.tags.number for p in result.series.patches}
+    total = result.series.total
+    by_file: dict[tuple[str, str], list[HunkOffset]] = {}
+    for offset in result.offsets:
+        by_file.setdefault((offset.patch, offset.path), []).append(offset)
+    lines = []
+    for (patch, path), offsets in by_file.items():
+        hunks = ", ".join(
+            f"hunk #{o.hunk} at {o.target} (offset {o.offset:+d} line{'s' * (abs(o.offset) != 1)})"
+            for o in offsets
+        )
+        number = numbers.get(patch)
+        which = ""
+        if total > 1:
+            which = f" [patch {number}/{total}]" if number else f" [<{patch}>]"
+        lines.append(
+            f"{path}: note: applied at an offset: {hunks}; line numbers are the checked "
+            f"tree's, the patch's base differs{which}"
+        )
+    return lines
+
+
+def to_text(results: Sequence[SeriesResult], tree: TreeInfo | None = None) -> str:
     lines: list[str] = []
     for result in results:
         for finding in result.findings:
@@ -95,9 +137,12 @@ def to_text(results: Sequence[SeriesResult]) -> str:
     for result in results:
         for finding in result.findings:
             counts[finding.severity] += 1
+    for result in results:
+        lines.extend(offset_notes(result))
     patches = sum(len(r.series.patches) for r in results)
     lines.append(
         f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
         f"{counts[Severity.INFO]} info in {patches} patch(es) of {len(results)} series"
+        + (f", checked against {tree.label}" if tree else "")
     )
     return "\n".join(lines) + "\n"

@@ -143,3 +143,36 @@ def test_build_executor_is_checked_and_wired(
     code, out, _ = run(capsys, *args[:1], "--build", "--executor", "local:1", *args[1:])
     assert code == 1 and "MK001" in out
     assert (tmp_path / "cache" / "jobs.sqlite").is_file()
+
+
+@pytest.mark.parametrize("header", [7, 1])
+def test_hunk_at_an_offset_reports_real_lines_and_says_so(
+    header: int, tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same hunk made on a base 5 lines longer (or 1 shorter): same finding, same line."""
+    (tree / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 9\n")
+    patch = tmp_path / "shifted.diff"
+    patch.write_text(BAD.replace("@@ -2,2 +2,3 @@", f"@@ -{header},2 +{header},3 @@"))
+    code, out, _ = run(capsys, "check", "--tree", str(tree), str(patch))
+    assert code == 1
+    assert out.startswith("drivers/foo/Makefile:4: warning: EXTRA_CFLAGS is deprecated"), out
+    offset = 2 - header
+    assert (
+        f"drivers/foo/Makefile: note: applied at an offset: hunk #1 at 2 (offset {offset:+d} "
+        f"line{'s' * (abs(offset) != 1)})" in out
+    )
+    assert out.rstrip().endswith(f"checked against Linux 6.12.9 at {tree.resolve()}")
+    code, out, _ = run(capsys, "check", "--tree", str(tree), "--format", "json", str(patch))
+    doc = json.loads(out)
+    (finding,) = doc["findings"]
+    assert (finding["path"], finding["line"]) == ("drivers/foo/Makefile", 4)
+    (series,) = doc["series"]
+    (moved,) = series["offsets"]
+    assert (moved["path"], moved["hunk"], moved["header_line"], moved["line"]) == (
+        "drivers/foo/Makefile",
+        1,
+        header,
+        2,
+    )
+    assert moved["offset"] == offset
+    assert doc["tree"]["release"] == "6.12.9" and doc["tree"]["path"] == str(tree.resolve())

@@ -19,10 +19,11 @@ from reviewbot.mail.mbox import read_input
 from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
 from reviewbot.rules.engine import review_series
-from reviewbot.rules.fixtures import Expectation, Fixture, load_fixtures
+from reviewbot.rules.fixtures import Expectation, Fixture, load_fixtures, resolve
 from reviewbot.rules.registry import RULES
 from reviewbot.store.jobs import JobStore
 from reviewbot.tree.fs import FsTree
+from reviewbot.tree.identity import kernel_release
 from reviewbot.tree.index import TreeIndex
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,6 +98,13 @@ def test_fixture(
     request: pytest.FixtureRequest,
 ) -> None:
     assert fixture.bad == bool(fixture.expected), "bad fixtures declare findings, good ones none"
+    release = kernel_release(real_tree)
+    elsewhere = ""
+    if fixture.tree and fixture.tree != release:
+        elsewhere = (
+            f"{fixture.path.name} depends on Linux {fixture.tree} (it says `Tree: "
+            f"{fixture.tree}`); the checked tree is Linux {release or 'of unknown release'}\n"
+        )
     messages = [parse_mail(raw) for raw in read_input(fixture.path.read_bytes(), str(fixture.path))]
     series_list, _ = assemble(messages)
     assert series_list, "fixture holds no patch"
@@ -117,20 +125,25 @@ def test_fixture(
         if fixture.rule.startswith("BLD")
         else None
     )
-    findings = [
-        f
+    results = [
+        review_series(series, FsTree(real_tree), real_index, RULES, (), pinned, builder)
         for series in series_list
-        for f in review_series(
-            series, FsTree(real_tree), real_index, RULES, (), pinned, builder
-        ).findings
     ]
+    findings = [f for result in results for f in result.findings]
+    if fixture.at_offset:
+        assert any(r.offsets for r in results), "an offset fixture must apply at an offset"
     checked = {fixture.rule} | {e.rule for e in fixture.expected}
     if not any(e.rule == "RB002" for e in fixture.expected):
-        assert not [f for f in findings if f.rule == "RB002"], "fixture must apply to 6.12"
+        assert not [f for f in findings if f.rule == "RB002"], (
+            f"{elsewhere}fixture must apply to Linux {release}"
+        )
     crashes = [f for f in findings if f.rule == "RB000"]
     assert not crashes, crashes
     got = {Expectation(f.rule, f.path, f.line) for f in findings if f.rule in checked}
-    assert got == set(fixture.expected), "\n".join(
+    patches = [patch for series in series_list for patch in series.patches]
+    # Declared lines follow their hunks to where they applied on this tree.
+    expected = resolve(fixture.expected, patches, FsTree(real_tree))
+    assert got == set(expected), elsewhere + "\n".join(
         f"{f.rule} {f.path}:{f.line} {f.severity}: {f.message}"
         for f in findings
         if f.rule in checked

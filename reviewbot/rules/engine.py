@@ -1,6 +1,8 @@
 """Run rules over a series, patch by patch, against an in-memory patched tree (pure).
 
-Each patch sees the tree as the earlier patches of its series left it. A rule that
+Each patch sees the tree as the earlier patches of its series left it, and its changes
+renumbered where they applied (a hunk found at an offset carries its real lines; the
+result lists such hunks so reports can say the base differs). A rule that
 raises becomes one RB000 finding; the other rules still report. When a patch does not
 apply to the tree, findings from rules that need the base are lowered to info and say
 so: the tree is probably not the one the author used.
@@ -13,7 +15,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from reviewbot.analysis.apply import ApplyError, apply_change
+from reviewbot.analysis.apply import Applied, ApplyError, HunkOffset, apply_located
 from reviewbot.analysis.diff import ChangeKind, FileChange, parse_diff
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import Overlay, TreeView
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 class SeriesResult:
     series: Series
     findings: tuple[Finding, ...]
+    # hunks that applied away from their header's line (the tree differs from the base)
+    offsets: tuple[HunkOffset, ...] = ()
 
 
 KconfigProvider = Callable[[KconfigPlan], Mapping[str, KconfigDelta]]
@@ -85,21 +89,28 @@ def review_series(
 
     changes_so_far: dict[str, str | None] = {}
     per_patch: list[tuple[Message, tuple[FileChange, ...], dict[str, str | None], bool]] = []
-    for patch, changes in parsed:
-        if changes is None:
+    offsets: list[HunkOffset] = []
+    for patch, parsed_changes in parsed:
+        if parsed_changes is None:
             continue
         before = dict(changes_so_far)
         failed: list[str] = []
         view = Overlay(base, changes_so_far)
-        for change in changes:
+        # Rules see each change as it applied: line numbers of the real files.
+        relocated: list[FileChange] = []
+        for change in parsed_changes:
             try:
-                text = _apply(view, change)
+                applied = _apply(view, change)
             except ApplyError as exc:
                 failed.append(str(exc))
+                relocated.append(change)
                 continue
+            relocated.append(applied.change)
+            offsets.extend(replace(o, patch=patch.message_id) for o in applied.offsets)
             if change.kind is ChangeKind.RENAMED and change.old_path:
                 changes_so_far[change.old_path] = None
-            changes_so_far[change.path] = text
+            changes_so_far[change.path] = applied.text
+        changes = tuple(relocated)
         ok = not failed
         if failed:
             first = failed[0].split(":", 1)[0]
@@ -153,7 +164,7 @@ def review_series(
         )
         findings.extend(run_rules(ctx, rules))
     findings.sort(key=Finding.sort_key)
-    return SeriesResult(series, tuple(findings))
+    return SeriesResult(series, tuple(findings), tuple(offsets))
 
 
 def _evaluate_kconfig(
@@ -201,12 +212,12 @@ def _damage(diff: str) -> str:
     return ""
 
 
-def _apply(view: TreeView, change: FileChange) -> str | None:
+def _apply(view: TreeView, change: FileChange) -> Applied:
     if change.binary:
-        return view.read(change.path)
+        return Applied(view.read(change.path), change)
     source = change.old_path or change.path
     base_text = None if change.kind is ChangeKind.ADDED else view.read(source)
-    return apply_change(base_text, change)
+    return apply_located(base_text, change)
 
 
 _FACTS_CACHE: dict[tuple[str, int], FileFacts] = {}

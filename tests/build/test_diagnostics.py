@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from reviewbot.analysis.apply import apply_located
 from reviewbot.analysis.diff import parse_diff
 from reviewbot.build.diagnostics import map_line, new_diagnostics, parse_output, step_failure
 from reviewbot.build.model import BuildStep, DiagKind, Diagnostic, StepKind, StepResult
@@ -48,7 +51,7 @@ def test_parse_compiler_modpost_make_and_ld() -> None:
     assert not any("__sub-make" in t[4] for t in texts)
 
 
-CHANGE = parse_diff(
+DIFF = (
     """\
 --- a/drivers/misc/dummy-irq.c
 +++ b/drivers/misc/dummy-irq.c
@@ -64,7 +67,9 @@ CHANGE = parse_diff(
 +
  static irqreturn_t dummy_interrupt(int irq, void *dev_id)
 """
-)[0]
+)
+HUNK_CONTEXT = "static int irq = -1;\n\nstatic irqreturn_t dummy_interrupt(int irq, void *dev_id)\n"
+CHANGE = parse_diff(DIFF)[0]
 
 
 def test_map_line_through_hunks() -> None:
@@ -84,6 +89,23 @@ def test_moved_warning_is_not_new_but_one_on_an_added_line_is() -> None:
     patched = [_warning(45), _warning(20, "no previous prototype"), _warning(65, "other")]
     new = new_diagnostics(base, patched, [CHANGE])
     assert new == [_warning(20, "no previous prototype")]
+
+
+@pytest.mark.parametrize("by", [6, -4])
+def test_hunk_applied_at_an_offset_compares_at_its_real_lines(by: int) -> None:
+    """The same hunk made on a base `by` lines longer above it: the patched file is
+    ours, so old warnings move by the hunk's real place, not its header's."""
+    diff = str(DIFF).replace("@@ -18,3 +18,8 @@", f"@@ -{18 + by},3 +{18 + by},8 @@")
+    (change,) = parse_diff(diff)
+    base_text = "".join(f"/* {n} */\n" for n in range(1, 101))
+    base_text = base_text.replace("/* 18 */\n/* 19 */\n/* 20 */\n", HUNK_CONTEXT)
+    relocated = apply_located(base_text, change).change
+    # Real hunk: base 18-20, patched 18-25 with lines 20-24 added.
+    base = [_warning(24, "moved"), _warning(17, "before")]
+    patched = [_warning(29, "moved"), _warning(17, "before"), _warning(20, "no previous prototype")]
+    assert new_diagnostics(base, patched, [relocated]) == [_warning(20, "no previous prototype")]
+    # Read through the header's numbers, an old warning looks new (a false alarm).
+    assert len(new_diagnostics(base, patched, [change])) == 2
 
 
 def test_same_warning_count_but_different_text_is_new() -> None:

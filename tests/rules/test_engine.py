@@ -70,3 +70,35 @@ def test_policy_selects_by_id_name_and_prefix() -> None:
     graded = select_rules(RulePolicy(severity={"test-boom": Severity.INFO}), rules)
     assert graded[0].severity is Severity.INFO and graded[1].severity is Severity.WARNING
     assert select_rules(RulePolicy(disable=("test-",)), rules) == []
+
+
+@rule("ZZ003", "test-every-removed-line", Severity.WARNING, "one finding per removed line")
+def every_removed(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    for change in ctx.files():
+        for line in change.removed:
+            text = ctx.text_before(change) or ""
+            assert text.split("\n")[line.number - 1] == line.text
+            yield rule.finding(change.path, line.number, "-" + line.text)
+
+
+def test_rules_see_the_lines_where_a_later_patch_applied() -> None:
+    """Patch 2 was made on the base without patch 1's two lines: it applies 2 lines
+    lower, and rules see its real numbers (after patch 1) in both files."""
+    tree = {**TREE, "d/Makefile": "".join(f"obj-y += o{n}.o\n" for n in range(1, 9))}
+    first = "--- a/d/Makefile\n+++ b/d/Makefile\n@@ -1 +1,3 @@\n obj-y += o1.o\n+x1\n+x2\n"
+    second = (
+        "--- a/d/Makefile\n+++ b/d/Makefile\n@@ -5,3 +5,3 @@\n obj-y += o5.o\n"
+        "-obj-y += o6.o\n+obj-y += six.o\n obj-y += o7.o\n"
+    )
+    series = [
+        mail(first, "[PATCH 1/2] d: one", "s1@example.org"),
+        mail(second, "[PATCH 2/2] d: two", "s2@example.org", "In-Reply-To: <s1@example.org>\n"),
+    ]
+    findings = review(tree, series, [every_line, every_removed])
+    seen = sorted((f.patch, f.rule, f.line, f.message) for f in findings)
+    assert seen == [
+        ("s1@example.org", "ZZ002", 2, "x1"),
+        ("s1@example.org", "ZZ002", 3, "x2"),
+        ("s2@example.org", "ZZ002", 8, "obj-y += six.o"),
+        ("s2@example.org", "ZZ003", 8, "-obj-y += o6.o"),
+    ]
