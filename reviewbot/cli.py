@@ -140,7 +140,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             _note_missing(series)
             results.append(reviewer.review(series, base, args.list))
     index = base.index
-    info = describe_tree(base.root or Path(index.root), index.key)
+    info = describe_tree(base.disk(), index.key)
     if args.format == "json":
         sys.stdout.write(to_json(results, skipped, info))
     else:

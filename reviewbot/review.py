@@ -47,6 +47,7 @@ from reviewbot.rules.registry import select_rules
 from reviewbot.store.jobs import JobStore
 from reviewbot.tree.fetch import ensure_default_tree
 from reviewbot.tree.fs import FsTree
+from reviewbot.tree.identity import describe_tree
 from reviewbot.tree.index import TreeIndex, build_index
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Base:
     index: TreeIndex
     root: Path | None = None
     materialise: Callable[[], Path] | None = field(default=None, compare=False)
+    label: str = ""  # for people: 'linux-source-6.12 6.12.118-1 (Linux 6.12.118)'
 
     def disk(self) -> Path:
         """The tree on disk (a worktree for a git base), for Kconfig and builds."""
@@ -92,7 +94,7 @@ class Base:
         """One line for reports: 'branch master at 1a2b3c4d5e6f'."""
         where = f" at {self.commit[:12]}" if self.commit else ""
         if self.kind is BaseKind.DEFAULT:
-            return f"default tree {self.ref}{where}"
+            return f"default tree {self.label or self.ref}{where}"
         return f"{self.kind.value} {self.ref}{where}"
 
 
@@ -178,6 +180,7 @@ class Reviewer:
                     view=FsTree(root),
                     index=index,
                     root=root,
+                    label=describe_tree(root, index.key).label,
                 )
             return self._default
 

@@ -49,7 +49,7 @@ def test_once_reviews_every_series_once_and_names_its_base(
     assert flagged == {h for h in expected if int(h.split("-")[0][1:]) % 2}
     for _, _, state, summary in rows:
         assert state == "done"
-        assert json.loads(summary)["base"].startswith("default tree tree")
+        assert json.loads(summary)["base"] == f"default tree {tmp_path / 'tree'}"
 
     # a second run finds nothing new and reviews nothing again
     assert main(["serve", "--config", str(config), "--once"]) == 0
