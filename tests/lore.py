@@ -38,6 +38,19 @@ my $cfg = PublicInbox::Config->new;
 my $ibx = $cfg->lookup_name($ARGV[0]) or die "no inbox $ARGV[0]\n";
 PublicInbox::InboxWritable->new($ibx)->import_mbox(\*STDIN, 'mboxrd');
 """
+# The same import, starting a new epoch once the current one holds `rotate` bytes (lore
+# rotates at 1 GiB; tests use a few bytes to get several epochs).
+_IMPORT_ROTATING = r"""
+use strict; use warnings;
+use PublicInbox::Config; use PublicInbox::InboxWritable; use PublicInbox::MboxReader;
+my $cfg = PublicInbox::Config->new;
+my $ibx = $cfg->lookup_name($ARGV[0]) or die "no inbox $ARGV[0]\n";
+my $im = PublicInbox::InboxWritable->new($ibx)->importer(1);
+$im->{rotate_bytes} = int($ARGV[1]);
+my $cb = PublicInbox::MboxReader->reads('mboxrd');
+$cb->(undef, \*STDIN, sub { $_[1]->add($_[0]) }, $im);
+$im->done;
+"""
 
 
 def available() -> bool:
@@ -99,9 +112,14 @@ class PublicInbox:
         )
         return inbox
 
-    def import_mbox(self, mboxrd: bytes) -> None:
-        """Load an mboxrd in bulk (one git commit per message, indexed)."""
-        _run(["perl", "-e", _IMPORT, self.name], self.env, stdin=mboxrd, timeout=1800)
+    def import_mbox(self, mboxrd: bytes, rotate_bytes: int | None = None) -> None:
+        """Load an mboxrd in bulk (one git commit per message, indexed); with rotate_bytes,
+        a new epoch is started whenever the current one holds that many bytes."""
+        if rotate_bytes is None:
+            _run(["perl", "-e", _IMPORT, self.name], self.env, stdin=mboxrd, timeout=1800)
+            return
+        argv = ["perl", "-e", _IMPORT_ROTATING, self.name, str(rotate_bytes)]
+        _run(argv, self.env, stdin=mboxrd, timeout=1800)
 
     def deliver(self, raw: bytes) -> None:
         """Deliver one mail as the list's mail server would (public-inbox-mda)."""

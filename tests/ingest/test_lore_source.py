@@ -89,3 +89,27 @@ async def test_a_manifest_of_html_is_an_error_with_backoff_not_a_crash(
     cursor = await store.cursor(source.name)
     assert cursor is not None and cursor.value == ""
     assert cursor.last_error is not None and "not a gzipped JSON manifest" in cursor.last_error
+
+
+def _mboxrd(mails: list[bytes]) -> bytes:
+    return b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + m + b"\n" for m in mails)
+
+
+async def test_new_epochs_are_found_through_the_manifest(
+    lore_server: PublicInbox, store: Store, tmp_path: Path
+) -> None:
+    mails = _mails("base-cover-letter.mbox")
+    lore_server.import_mbox(_mboxrd(mails[:2]), rotate_bytes=1)  # one epoch per message
+    async with aiohttp.ClientSession() as session:
+        source = LoreGitSource(lore_server.url, tmp_path / "mirror", session)
+        assert len(lore_server.epochs()) == 2
+        assert await source.poll(store) == 2
+        # public-inbox fills the newest epoch on, then starts a third one
+        more = [*mails[2:], _mails("mercurial-no-cover-letter.mbox")[0]]
+        lore_server.import_mbox(_mboxrd(more), rotate_bytes=1)
+        assert len(lore_server.epochs()) == 3
+        assert await source.poll(store) == 2
+    cursor = await store.cursor(source.name)
+    assert cursor is not None and json.loads(cursor.value)["epoch"] == 2
+    assert sorted(p.name for p in (tmp_path / "mirror").iterdir()) == ["0.git", "1.git", "2.git"]
+    assert await assemble_pending(store, 1e9, 600) == [1]  # the series spread over epochs
