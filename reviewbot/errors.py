@@ -5,11 +5,13 @@
     │   ├── MalformedMailError      a message that cannot be parsed at all
     │   ├── BadDiffError            a diff unidiff cannot read, or with a hostile path
     │   └── ConfigError             a config file or command-line value that is invalid
+    │       └── PatchworkForbidden      patchwork refused a write (no token, or no rights)
     └── InfrastructureError     our side failed: a tree missing, a download, a cache, a tool
         ├── TreeError               the kernel tree cannot be found, fetched or indexed
         ├── SandboxError            bubblewrap is missing or cannot start (sandbox.py)
         ├── KconfigWorkerError      the Kconfig worker died or timed out (kconfig/client.py)
         ├── ConfBuildError          the kernel's conf cannot be built (kconfig/conf_build.py)
+        ├── RemoteError             a remote (lore, patchwork) failed, timed out or sent garbage
         ├── StoreError              the SQLite store cannot be opened or migrated (store/db.py)
         └── ExecutorError           a build job's worker was lost (build/executor.py)
             └── JobError                a job function raised
@@ -45,3 +47,15 @@ class InfrastructureError(ReviewbotError):
 
 class TreeError(InfrastructureError):
     """The kernel tree cannot be found, fetched or indexed."""
+
+
+class PatchworkForbidden(ConfigError):
+    """Patchwork refused a write: the client has no token, or its user may not do this."""
+
+
+class RemoteError(InfrastructureError):
+    """A remote server failed, timed out, or answered with something unusable."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

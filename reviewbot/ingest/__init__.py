@@ -1,0 +1,1 @@
+"""Intake: the HTTP helper, the patchwork client and the sources that fill the store."""
