@@ -79,7 +79,9 @@ def pending_checks(
 ) -> list[CheckPost]:
     """Pending checks while the stages run."""
     return [
-        CheckPost(p.message_id, f"{prefix}-{s.value}", CheckState.PENDING, target_url, f"{s}: running")
+        CheckPost(
+            p.message_id, f"{prefix}-{s.value}", CheckState.PENDING, target_url, f"{s}: running"
+        )
         for p in patches
         if p.diff is not None
         for s in stages

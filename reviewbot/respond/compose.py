@@ -16,10 +16,10 @@ import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
-from datetime import datetime
 
 from reviewbot import __version__
 from reviewbot.model import Severity
@@ -30,6 +30,8 @@ from reviewbot.respond.quote import quote_hunk
 WIDTH = 72
 MARK_HEADER = "X-Reviewbot"
 _WITNESS = re.compile(r"\b([A-Z][A-Z0-9_]*)=([ymn])\b")
+_GROUP = re.compile(r"\(([^()]*)\)")
+_ARCH_TAIL = re.compile(r",\s*([a-z][a-z0-9_-]*)\s*$")
 _REPRODUCE = re.compile(r"\.?\s*Reproduce:\s*(.+)$", re.DOTALL)
 
 
@@ -96,9 +98,20 @@ def _patch_label(patches: Sequence[PatchInfo], message_id: str) -> str:
     return ""
 
 
-def witness(message: str) -> tuple[str, ...]:
-    """The CONFIG_X=y/m/n assignments a finding's message names, in order, once each."""
-    return tuple(dict.fromkeys(f"CONFIG_{n}={v}" for n, v in _WITNESS.findall(message)))
+def witness(message: str) -> tuple[str, tuple[str, ...]]:
+    """The witness configuration a message gives: (arch or "", CONFIG_X=v assignments).
+
+    Rules write it in parentheses, "(A=y B=m, x86_64)"; the group with the most
+    assignments is the witness, and a trailing ", <arch>" names its architecture.
+    """
+    best: tuple[str, tuple[str, ...]] = ("", ())
+    for group in _GROUP.findall(message):
+        found = _WITNESS.findall(group)
+        if len(found) > len(best[1]):
+            tail = _ARCH_TAIL.search(group)
+            configs = tuple(dict.fromkeys(f"CONFIG_{n}={v}" for n, v in found))
+            best = (tail.group(1) if tail else "", configs)
+    return best
 
 
 def _split_reproduce(message: str) -> tuple[str, str]:
@@ -110,31 +123,35 @@ def _split_reproduce(message: str) -> tuple[str, str]:
 
 
 def finding_lines(
-    number: int, finding: ReplyFinding, info: ReplyInput, site: Site
+    number: int,
+    finding: ReplyFinding,
+    info: ReplyInput,
+    site: Site,
+    shown_quotes: dict[tuple[str, ...], int],
 ) -> list[str]:
     """One finding: where, the quoted hunk, what goes wrong, in which config, how to fix."""
     where = finding.path or "(the patch as a whole)"
     if finding.path and finding.line:
         where += f":{finding.line}"
-    out = wrap(
-        f"{finding.severity.value}: {where} [{finding.rule} {finding.name}]",
-        "    ",
-        f"[{number}] ",
-    )
+    head = f"[{number}] {finding.severity.value}: {where}"
+    tag = f"[{finding.rule} {finding.name}]"
+    out = [f"{head} {tag}"] if len(head) + 1 + len(tag) <= WIDTH else [head, f"    {tag}"]
     label = _patch_label(info.patches, finding.patch_message_id)
     if label and len(info.patches) > 1:
         out += wrap(f"in {label}", "    ", "    ")
-    diff = next(
-        (p.diff for p in info.patches if p.message_id == finding.patch_message_id), None
-    )
+    diff = next((p.diff for p in info.patches if p.message_id == finding.patch_message_id), None)
     quoted = quote_hunk(diff, finding.path, finding.line)
-    if quoted:
+    if quoted and quoted in shown_quotes:
+        out += [f"    (the lines quoted in [{shown_quotes[quoted]}])"]
+    elif quoted:
+        shown_quotes[quoted] = number
         out += ["", *quoted]
     message, make = _split_reproduce(finding.message)
     out += ["", *wrap(message, "    ", "    What goes wrong: ")]
-    configs = witness(message)
+    arch, configs = witness(message)
     if configs:
-        out += wrap(" ".join(configs), "      ", "    Configuration: ")
+        lead = f"    Configuration ({arch}): " if arch else "    Configuration: "
+        out += wrap(" ".join(configs), "      ", lead)
     if finding.hint:
         out += wrap(finding.hint, "    ", "    How to fix: ")
     for note in finding.evidence:
@@ -167,8 +184,8 @@ def _delta_lines(change: Delta, previous_version: int) -> list[str]:
 
 def _reproduce_lines(info: ReplyInput, site: Site, with_build: bool) -> list[str]:
     out = ["How to reproduce:"]
-    out += shell(["curl", "-sL", f"{site.archive_url}{info.parent_message_id}/t.mbox.gz"])
-    out[-1] += " | gunzip > series.mbox"
+    url = f"{site.archive_url}{info.parent_message_id}/t.mbox.gz"
+    out += shell(["curl", "-sL", url, "|", "gunzip", ">", "series.mbox"])
     command = ["reviewbot", "check"]
     if info.list_id:
         command += ["--list", info.list_id]
@@ -176,14 +193,16 @@ def _reproduce_lines(info: ReplyInput, site: Site, with_build: bool) -> list[str
         command += ["--arch", arch]
     if with_build:
         command.append("--build")
-    command += ["--tree", "<your tree at the base>", "series.mbox"]
-    out += shell(command)
     if info.base_commit:
-        base = f"{info.base_commit}"
+        out += shell(["git", "-C", "linux", "checkout", info.base_commit])
+        command += ["--tree", "linux"]
+    out += shell([*command, "series.mbox"])
+    if info.base_commit:
+        base = info.base_commit
         if info.base_ref:
             base += f" ({info.base_kind}: {info.base_ref})"
     else:
-        base = f"{info.tree or 'the default tree'} (no base-commit: trailer matched)"
+        base = f"{info.tree or 'the default tree'} (the default tree; no base-commit: matched)"
     out += wrap(base, "      ", "  base: ")
     if info.arches:
         out += wrap(", ".join(info.compilers or info.arches), "      ", "  arches: ")
@@ -195,10 +214,7 @@ def _intro(info: ReplyInput, shown: Sequence[ReplyFinding], hidden: int) -> list
     what = "series" if len(info.patches) > 1 else "patch"
     lines = [f"Hi {name}," if name else "Hi,", ""]
     if shown:
-        text = (
-            f"[reviewbot] I checked this {what} (v{info.version}) and found "
-            f"{_counts(shown)}."
-        )
+        text = f"[reviewbot] I checked this {what} (v{info.version}) and found {_counts(shown)}."
     else:
         text = f"[reviewbot] I checked this {what} (v{info.version}) and found no problems."
     if hidden:
@@ -227,8 +243,9 @@ def render_reply(
             if f.severity.rank >= min_severity.rank
         ]
         body += ["", *_delta_lines(delta(previous, shown), info.previous_version)]
+    quotes: dict[tuple[str, ...], int] = {}
     for number, finding in enumerate(shown, 1):
-        body += ["", *finding_lines(number, finding, info, site)]
+        body += ["", *finding_lines(number, finding, info, site, quotes)]
     for silence in info.silenced:
         body += ["", *wrap(f"{silence.rule} is silenced by {silence.by}: {silence.reason}")]
     body += ["", *_reproduce_lines(info, site, any(f.rule.startswith("BLD") for f in shown))]

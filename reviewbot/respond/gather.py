@@ -96,9 +96,7 @@ def _stages(summary: dict[str, Any], findings: Sequence[ReplyFinding]) -> tuple[
     return tuple(ran)
 
 
-async def gather(
-    store: Store, review_id: int, default_arches: Sequence[str]
-) -> Gathered | None:
+async def gather(store: Store, review_id: int, default_arches: Sequence[str]) -> Gathered | None:
     """The review as a reply sees it; None (logged) when the review or revision is gone."""
     review = await store.fetchone(sql.SELECT_RESPOND_REVIEW, (review_id,))
     if review is None:
@@ -135,9 +133,7 @@ async def gather(
         summary = {}
     summary = summary if isinstance(summary, dict) else {}
     arches = summary.get("arches")
-    arches = (
-        tuple(str(a) for a in arches) if isinstance(arches, list) else tuple(default_arches)
-    )
+    arches = tuple(str(a) for a in arches) if isinstance(arches, list) else tuple(default_arches)
     info = ReplyInput(
         revision_id=rev_id,
         version=version,
@@ -160,4 +156,6 @@ async def gather(
         previous=previous,
         silenced=silences,
     )
-    return Gathered(info, int(series_id), int(review[2]), str(review[3]), _stages(summary, findings))
+    return Gathered(
+        info, int(series_id), int(review[2]), str(review[3]), _stages(summary, findings)
+    )

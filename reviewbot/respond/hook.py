@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def new_message_id(sender: str, revision_id: int, generation: int) -> str:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "reviewbot.invalid"
-    return f"<reviewbot.{revision_id}.{generation}.{secrets.token_hex(6)}@{domain}>"
+    return f"<rb{revision_id}.{generation}.{secrets.token_hex(4)}@{domain}>"
 
 
 def site_for(respond: RespondConfig, revision_id: int) -> Site:
@@ -76,12 +76,16 @@ async def on_reviewed(store: Store, config: Config, revision_id: int, review_id:
     if got is None:
         return
     if got.info.revision_id != revision_id:
-        log.warning("review %s is of revision %s, not %s", review_id, got.info.revision_id, revision_id)
+        log.warning(
+            "review %s is of revision %s, not %s", review_id, got.info.revision_id, revision_id
+        )
         return
     respond = config.respond
     policy = respond.policy(got.info.list_id)
     if got.review_state != "done":
-        log.info("revision %s: review %s %s; nothing sent", revision_id, review_id, got.review_state)
+        log.info(
+            "revision %s: review %s %s; nothing sent", revision_id, review_id, got.review_state
+        )
         return
     now = store.clock()
     async with store.transaction() as tx:
@@ -132,7 +136,13 @@ async def _enqueue_mail(
     await outbox.cancel_superseded(tx, got.series_id, info.version, iso(now))
     reason = _mail_reason(info, policy)
     if reason:
-        log.info("revision %s v%s <%s>: %s", info.revision_id, info.version, info.parent_message_id, reason)
+        log.info(
+            "revision %s v%s <%s>: %s",
+            info.revision_id,
+            info.version,
+            info.parent_message_id,
+            reason,
+        )
         return reason
     key = f"email:{info.revision_id}:{got.generation}"
     earlier = [(k, s) for k, s in await outbox.email_keys(tx, info.revision_id) if k != key]

@@ -67,9 +67,7 @@ def _matches(pattern: str, path: str) -> bool:
     if pattern.endswith("/"):
         return path.startswith(pattern)
     if any(c in pattern for c in "*?["):
-        if fnmatch.fnmatchcase(path, pattern) and path.count("/") == pattern.count("/"):
-            return True
-        return False
+        return fnmatch.fnmatchcase(path, pattern) and path.count("/") == pattern.count("/")
     return path == pattern or path.startswith(pattern.rstrip("/") + "/")
 
 

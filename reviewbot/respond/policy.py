@@ -185,9 +185,18 @@ def parse_policy(data: Any, where: str, base: ListPolicy) -> ListPolicy:
         if not isinstance(table["mail_clean"], bool):
             raise ConfigError(f"{where}.mail_clean: expected true or false")
         out = replace(out, mail_clean=table["mail_clean"])
-    for key in ("cc", "allow", "deny", "commanders"):
-        if key in table:
-            out = replace(out, **{key: _strs(table[key], f"{where}.{key}")})
+    lists = {
+        key: _strs(table[key], f"{where}.{key}")
+        for key in ("cc", "allow", "deny", "commanders")
+        if key in table
+    }
+    out = replace(
+        out,
+        cc=lists.get("cc", out.cc),
+        allow=lists.get("allow", out.allow),
+        deny=lists.get("deny", out.deny),
+        commanders=lists.get("commanders", out.commanders),
+    )
     for address in out.cc:
         if "@" not in parseaddr(address)[1]:
             raise ConfigError(f"{where}.cc: {address!r} is not a mail address")
@@ -195,9 +204,7 @@ def parse_policy(data: Any, where: str, base: ListPolicy) -> ListPolicy:
 
 
 def _smtp(data: Any, where: str) -> SmtpSettings:
-    table = _table(
-        data, where, {"host", "port", "tls", "username", "password_env", "timeout"}
-    )
+    table = _table(data, where, {"host", "port", "tls", "username", "password_env", "timeout"})
     try:
         tls = Tls(table.get("tls", "none"))
     except ValueError as exc:

@@ -15,7 +15,7 @@ from reviewbot.errors import BadDiffError
 
 log = logging.getLogger(__name__)
 
-CONTEXT = 3
+CONTEXT = 2
 MAX_LINES = 12
 
 

@@ -69,7 +69,9 @@ class SmtpSender:
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [e.code for e in exc.recipients]
-            outcome = Outcome.FAIL if codes and all(500 <= c < 600 for c in codes) else Outcome.RETRY
+            outcome = (
+                Outcome.FAIL if codes and all(500 <= c < 600 for c in codes) else Outcome.RETRY
+            )
             text = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)
             return Delivery(outcome, f"every recipient refused: {text}")
         except aiosmtplib.SMTPResponseException as exc:
@@ -80,6 +82,8 @@ class SmtpSender:
             return Delivery(Outcome.RETRY, f"{type(exc).__name__}: {exc}")
         detail = str(response)
         if refused:
-            detail += "; refused: " + ", ".join(f"{a} ({r.code} {r.message})" for a, r in refused.items())
+            detail += "; refused: " + ", ".join(
+                f"{a} ({r.code} {r.message})" for a, r in refused.items()
+            )
             log.warning("%s: some recipients refused: %s", mail.message_id, detail)
         return Delivery(Outcome.SENT, detail)
