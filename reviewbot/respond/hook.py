@@ -19,13 +19,13 @@ from email.utils import parseaddr
 import aiosqlite
 
 from reviewbot.config import Config
-from reviewbot.respond.checks import plan_checks
+from reviewbot.respond.checks import pending_checks, plan_checks
 from reviewbot.respond.compose import Site, render_reply
 from reviewbot.respond.delta import unsilenced
 from reviewbot.respond.gather import Gathered, gather
-from reviewbot.respond.model import ReplyInput
+from reviewbot.respond.model import PatchInfo, ReplyInput, Stage
 from reviewbot.respond.policy import ListPolicy, Mode, RespondConfig
-from reviewbot.store import outbox
+from reviewbot.store import outbox, sql
 from reviewbot.store.outbox import NewItem, OutboxKind, OutboxState
 from reviewbot.store.store import Store, iso
 
@@ -173,3 +173,46 @@ async def _enqueue_mail(
     )
     inserted = await outbox.insert(tx, item, iso(now), iso(now + policy.delay))
     return ("recorded " + mail.message_id) if inserted else "already recorded"
+
+
+async def on_reviewing(
+    store: Store,
+    config: Config,
+    revision_id: int,
+    stages: tuple[Stage, ...] = (Stage.STATIC, Stage.KCONFIG),
+) -> int:
+    """Record pending checks while a revision is reviewed (never over a final one).
+
+    Name only the stages that will run (add Stage.BUILD when builds are on): the review's
+    summary must then say so too ("stages" or "build": true), so that each pending check
+    is followed by a final one.
+    """
+    revision = await store.fetchone(sql.SELECT_RESPOND_REVISION, (revision_id,))
+    if revision is None:
+        log.warning("revision %s: not in the store; no pending checks", revision_id)
+        return 0
+    series_id, list_id, generation = int(revision[1]), str(revision[7] or ""), int(revision[9])
+    policy = config.respond.policy(list_id)
+    state, note = _skip_state(policy, mail=False)
+    rows = await store.fetchall(sql.SELECT_RESPOND_PATCHES, (revision_id,))
+    # a patch's diff is not needed to say "running": every patch gets the pending checks
+    patches = [PatchInfo(msgid, number, subject, diff="") for msgid, number, subject in rows]
+    url = config.respond.series_url(revision_id)
+    now = store.clock()
+    count = 0
+    async with store.transaction() as tx:
+        for post in pending_checks(patches, stages, config.respond.context_prefix, url):
+            if await outbox.final_check_recorded(tx, post.patch_message_id, post.context):
+                continue
+            item = NewItem(
+                key=f"check:{post.patch_message_id}:{post.context}:{generation}:{post.state}",
+                kind=OutboxKind.CHECK,
+                payload=post.to_payload(),
+                revision_id=revision_id,
+                series_id=series_id,
+                list_id=list_id,
+                state=state,
+                note=note,
+            )
+            count += await outbox.insert(tx, item, iso(now), iso(now))
+    return count

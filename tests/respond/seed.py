@@ -97,7 +97,8 @@ async def add_reviewed(
         revision_id = cur.lastrowid
         for number, message in enumerate(parsed, 1):
             await tx.execute(
-                "INSERT INTO patches (revision_id, number, message_id, subject) VALUES (?, ?, ?, ?)",
+                "INSERT INTO patches (revision_id, number, message_id, subject)"
+                " VALUES (?, ?, ?, ?)",
                 (revision_id, number, message.message_id, message.subject),
             )
             if patchwork_base is not None:
