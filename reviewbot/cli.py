@@ -22,6 +22,7 @@ from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
 from reviewbot.model import Message, Series
 from reviewbot.report import Skipped, exit_status, to_json, to_text
+from reviewbot.respond.cli import add_parser as add_outbox_parser
 from reviewbot.rules.base import Rule
 from reviewbot.rules.engine import SeriesResult, review_series
 from reviewbot.rules.registry import RULES, select_rules
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(func=cmd_rules)
+    add_outbox_parser(sub)
     return parser
 
 

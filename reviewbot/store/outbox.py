@@ -190,6 +190,13 @@ async def mark_done(store: Store, row_id: int, state: OutboxState, reason: str) 
         return cur.rowcount > 0
 
 
+async def retry_failed(store: Store, key: str) -> bool:
+    now = store.now()
+    async with store.transaction() as tx:
+        cur = await tx.execute(sql.RETRY_FAILED_OUTBOX, (now, now, key))
+        return cur.rowcount > 0
+
+
 async def sent_since(store: Store, list_id: str, since: float) -> tuple[int, str | None]:
     """How many mails the list got since a time, and the oldest of them."""
     row = await store.fetchone(sql.COUNT_OUTBOX_SENT_SINCE, (list_id, iso(since)))

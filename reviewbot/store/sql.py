@@ -395,6 +395,11 @@ CANCEL_OUTBOX_KEY: Final = (
     "UPDATE outbox SET state = 'cancelled', last_error = ?, updated = ?"
     " WHERE key = ? AND state = 'pending'"
 )
+# an operator's retry of a failed row: pending again, attempts from zero
+RETRY_FAILED_OUTBOX: Final = (
+    "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, last_error = NULL,"
+    " inflight = NULL, updated = ? WHERE key = ? AND state = 'failed'"
+)
 COUNT_OUTBOX_BY_STATE: Final = "SELECT kind, state, count(*) FROM outbox GROUP BY kind, state"
 SELECT_MESSAGE_EXISTS: Final = "SELECT 1 FROM messages WHERE message_id = ?"
 SELECT_PATCHWORK_PATCH: Final = (

@@ -23,9 +23,9 @@ __all__ = ["SmtpServer", "patchwork_server", "smtpd"]
 class Recorder:
     """An aiosmtpd handler that records every mail, with faults to inject at DATA.
 
-    A fault is an SMTP reply ("451 4.3.0 try later", "554 5.7.1 no"), "hang" (never
-    answer, take nothing) or "take-and-hang" (keep the mail, never answer: the client
-    cannot know it was delivered).
+    A fault is an SMTP reply ("451 4.3.0 try later", "554 5.7.1 no"), "slow" (take it
+    after 0.3 s), "hang" (never answer, take nothing) or "take-and-hang" (keep the mail,
+    never answer: the client cannot know it was delivered).
     """
 
     messages: list[EmailMessage] = field(default_factory=list)
@@ -34,6 +34,9 @@ class Recorder:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         fault = self.faults.pop(0) if self.faults else ""
+        if fault == "slow":
+            await asyncio.sleep(0.3)
+            fault = ""
         if fault == "hang":
             await asyncio.sleep(3600)
         if fault and fault != "take-and-hang":
