@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-MAX_COMMANDS = 5
+MAX_COMMANDS = 8
 _LINE = re.compile(r"^reviewbot:\s*(.*?)\s*$", re.IGNORECASE)
 _RULE = re.compile(r"^[A-Z]{2,4}\d{3}$")
 

@@ -12,6 +12,7 @@ quoted code, URLs and single long tokens are never broken.
 
 from __future__ import annotations
 
+import logging
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,8 @@ from reviewbot.model import Severity
 from reviewbot.respond.delta import Delta, delta, unsilenced
 from reviewbot.respond.model import OutboundEmail, PatchInfo, ReplyFinding, ReplyInput
 from reviewbot.respond.quote import quote_hunk
+
+log = logging.getLogger(__name__)
 
 WIDTH = 72
 MARK_HEADER = "X-Reviewbot"
@@ -140,6 +143,13 @@ def finding_lines(
     if label and len(info.patches) > 1:
         out += wrap(f"in {label}", "    ", "    ")
     diff = next((p.diff for p in info.patches if p.message_id == finding.patch_message_id), None)
+    if finding.line is None:
+        log.info(
+            "<%s>: %s at %s has no line: nothing quoted",
+            finding.patch_message_id,
+            finding.rule,
+            finding.path or "(patch)",
+        )
     quoted = quote_hunk(diff, finding.path, finding.line)
     if quoted and quoted in shown_quotes:
         out += [f"    (the lines quoted in [{shown_quotes[quoted]}])"]
