@@ -1,4 +1,4 @@
-"""`reviewbot outbox`: list the outbox, drain it (once or until SIGTERM), retry a failed row.
+"""`reviewbot outbox`: list the outbox, drain it (once, or with commands until SIGTERM), retry.
 
 Secrets come from the environment variables the config names ([respond.smtp]
 password_env, [respond.patchwork] token_env), never from the command line.
@@ -10,19 +10,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 
 from reviewbot.config import Config, load_config
 from reviewbot.errors import UserInputError
-from reviewbot.ingest.http import Policy
-from reviewbot.ingest.patchwork import PatchworkClient
-from reviewbot.respond.drain import CheckClient, Drainer
-from reviewbot.respond.smtp import SmtpSender
+from reviewbot.respond.service import drainer, respond_loop
 from reviewbot.store import outbox
 from reviewbot.store.store import Store
 
@@ -62,35 +57,18 @@ async def _main(args: argparse.Namespace, config: Config, path: Path) -> int:
         return await drain(store, config, once=args.once)
 
 
-def _clients(config: Config, session: aiohttp.ClientSession) -> Callable[[str], CheckClient | None]:
-    token = os.environ.get(config.respond.token_env) or None
-    made: dict[str, CheckClient] = {}
-
-    def client(base_url: str) -> CheckClient | None:
-        if base_url not in made:
-            made[base_url] = PatchworkClient(
-                base_url, session, token=token, policy=Policy(retries=1, timeout=60)
-            )
-        return made[base_url]
-
-    return client
-
-
 async def drain(store: Store, config: Config, once: bool = False) -> int:
-    smtp = config.respond.smtp
-    password = os.environ.get(smtp.password_env) if smtp.password_env else None
-    async with aiohttp.ClientSession() as session:
-        drainer = Drainer(
-            store, config.respond, SmtpSender(smtp, password), _clients(config, session)
-        )
-        if once:
-            while await drainer.once():
+    """Send what is due (once) or run drain and commands until SIGTERM/SIGINT."""
+    if once:
+        async with aiohttp.ClientSession() as session:
+            drainer_ = drainer(store, config, session)
+            while await drainer_.once():
                 pass
-            return 0
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(signum, stop.set)
-        await drainer.run(stop)
+        return 0
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await respond_loop(store, config, stop)
     return 0
