@@ -101,19 +101,29 @@ def _patch_label(patches: Sequence[PatchInfo], message_id: str) -> str:
     return ""
 
 
-def witness(message: str) -> tuple[str, tuple[str, ...]]:
-    """The witness configuration a message gives: (arch or "", CONFIG_X=v assignments).
+@dataclass(frozen=True)
+class Witness:
+    """The configuration a finding's message says shows the problem."""
+
+    arch: str
+    configs: tuple[str, ...]  # CONFIG_X=y|m|n
+    text: str  # the parenthesised group it was read from, "(...)"
+
+
+def witness(message: str) -> Witness | None:
+    """The witness a message gives, if any.
 
     Rules write it in parentheses, "(A=y B=m, x86_64)"; the group with the most
-    assignments is the witness, and a trailing ", <arch>" names its architecture.
+    assignments (at least two) is the witness, and a trailing ", <arch>" names its
+    architecture.
     """
-    best: tuple[str, tuple[str, ...]] = ("", ())
+    best: Witness | None = None
     for group in _GROUP.findall(message):
         found = _WITNESS.findall(group)
-        if len(found) > len(best[1]):
+        if len(found) >= 2 and (best is None or len(found) > len(best.configs)):
             tail = _ARCH_TAIL.search(group)
             configs = tuple(dict.fromkeys(f"CONFIG_{n}={v}" for n, v in found))
-            best = (tail.group(1) if tail else "", configs)
+            best = Witness(tail.group(1) if tail else "", configs, f"({group})")
     return best
 
 
@@ -157,11 +167,13 @@ def finding_lines(
         shown_quotes[quoted] = number
         out += ["", *quoted]
     message, make = _split_reproduce(finding.message)
+    seen = witness(message)
+    if seen is not None:
+        message = message.replace(seen.text, "(in the configuration below)")
     out += ["", *wrap(message, "    ", "    What goes wrong: ")]
-    arch, configs = witness(message)
-    if configs:
-        lead = f"    Configuration ({arch}): " if arch else "    Configuration: "
-        out += wrap(" ".join(configs), "      ", lead)
+    if seen is not None:
+        lead = f"    Configuration ({seen.arch}): " if seen.arch else "    Configuration: "
+        out += wrap(" ".join(seen.configs), "      ", lead)
     if finding.hint:
         out += wrap(finding.hint, "    ", "    How to fix: ")
     for note in finding.evidence:
@@ -228,7 +240,10 @@ def _intro(info: ReplyInput, shown: Sequence[ReplyFinding], hidden: int) -> list
     else:
         text = f"[reviewbot] I checked this {what} (v{info.version}) and found no problems."
     if hidden:
-        text += f" {hidden} less severe note(s) are on the series page."
+        text += (
+            f" {hidden} less severe note{' is' if hidden == 1 else 's are'}"
+            " on the series page."
+        )
     if info.partial:
         text += f" Only {len(info.patches)} of {info.total} parts had arrived."
     return lines + wrap(text)

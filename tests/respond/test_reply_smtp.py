@@ -88,7 +88,7 @@ async def test_seed_reply_headers_threading_wrapping_body(
     assert "(the lines quoted in [1])" in body  # one hunk, two findings: quoted once
     assert 'How to fix: add MODULE_LICENSE("GPL")' in body
     flat = " ".join(body.split())
-    assert "1 less severe note(s) are on the series page" in flat
+    assert "1 less severe note is on the series page" in flat
     # reproduce, tags, link
     joined = body.replace(" \\\n      ", " ")
     assert (
