@@ -64,11 +64,12 @@ def wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
 def shell(words: Sequence[str], prompt: str = "  $ ") -> list[str]:
     """A shell command split with backslash continuations to stay within WIDTH."""
     lines: list[str] = []
+    indent = " " * (len(prompt) - len(prompt.lstrip()) + 4)
     current = prompt + words[0]
     for word in words[1:]:
         if len(current) + 1 + len(word) + 2 > WIDTH:
             lines.append(current + " \\")
-            current = "      " + word
+            current = indent + word
         else:
             current += " " + word
     lines.append(current)
@@ -240,10 +241,7 @@ def _intro(info: ReplyInput, shown: Sequence[ReplyFinding], hidden: int) -> list
     else:
         text = f"[reviewbot] I checked this {what} (v{info.version}) and found no problems."
     if hidden:
-        text += (
-            f" {hidden} less severe note{' is' if hidden == 1 else 's are'}"
-            " on the series page."
-        )
+        text += f" {hidden} less severe note{' is' if hidden == 1 else 's are'} on the series page."
     if info.partial:
         text += f" Only {len(info.patches)} of {info.total} parts had arrived."
     return lines + wrap(text)

@@ -60,7 +60,9 @@ async def _replies(tmp_path: Path) -> dict[str, str]:
 
 
 def _block(name: str) -> re.Pattern[str]:
-    return re.compile(rf"(<!-- reply:{name} -->\n```text\n)(.*?)(\n```\n<!-- /reply:{name} -->)", re.S)
+    return re.compile(
+        rf"(<!-- reply:{name} -->\n```text\n)(.*?)(\n```\n<!-- /reply:{name} -->)", re.S
+    )
 
 
 async def test_doc_replies_are_what_the_code_sends(tmp_path: Path) -> None:
