@@ -7,18 +7,18 @@ from reviewbot.respond.compose import Site, render_reply, shell, witness, wrap
 from reviewbot.respond.model import PatchInfo, ReplyFinding, ReplyInput
 from reviewbot.respond.quote import quote_hunk
 
-DIFF = """\
-diff --git a/drivers/misc/foo.c b/drivers/misc/foo.c
---- a/drivers/misc/foo.c
-+++ b/drivers/misc/foo.c
-@@ -10,5 +10,6 @@ static int foo_probe(struct device *dev)
- {
- 	int ret;
-+	int unused;
- 
- 	ret = foo_init(dev);
- 	if (ret)
-"""
+DIFF = (
+    "diff --git a/drivers/misc/foo.c b/drivers/misc/foo.c\n"
+    "--- a/drivers/misc/foo.c\n"
+    "+++ b/drivers/misc/foo.c\n"
+    "@@ -10,5 +10,6 @@ static int foo_probe(struct device *dev)\n"
+    " {\n"
+    " \tint ret;\n"
+    "+\tint unused;\n"
+    " \n"
+    " \tret = foo_init(dev);\n"
+    " \tif (ret)\n"
+)
 
 BUILD = ReplyFinding(
     rule="BLD001",
