@@ -23,6 +23,8 @@ from reviewbot.store.store import Store
 
 log = logging.getLogger(__name__)
 
+ONCE_ROUNDS = 100
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("outbox", help="list or drain the mail and check outbox")
@@ -62,8 +64,9 @@ async def drain(store: Store, config: Config, once: bool = False) -> int:
     if once:
         async with aiohttp.ClientSession() as session:
             drainer_ = drainer(store, config, session)
-            while await drainer_.once():
-                pass
+            for _ in range(ONCE_ROUNDS):  # rows retried at once must not loop forever
+                if not await drainer_.once():
+                    break
         return 0
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
