@@ -221,7 +221,21 @@ MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
     ),
     # Reserved, one per area, so that work on each area can change its own tables
     # without renumbering the others (empty until then).
-    (3, ()),  # ingest and series assembly
+    (
+        3,  # ingest and series assembly
+        (
+            # the thread root a part hangs under, to join parts that arrive before it
+            "ALTER TABLE patches ADD COLUMN anchor TEXT",
+            "CREATE INDEX patches_anchor ON patches (anchor)",
+            "CREATE INDEX patches_revision ON patches (revision_id, number)",
+            # who sent a revision and its subject topic ([PATCH net-next]), for joining parts
+            "ALTER TABLE revisions ADD COLUMN sender TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE revisions ADD COLUMN topic TEXT NOT NULL DEFAULT ''",
+            "CREATE INDEX revisions_cover ON revisions (cover_message_id)",
+            "CREATE INDEX revisions_loose ON revisions (state, sender, version, total)",
+            "CREATE INDEX replies_parent ON replies (parent_message_id)",
+        ),
+    ),
     (4, ()),  # reviews and the service loop
     (
         5,
@@ -327,6 +341,98 @@ SELECT_RECENT_EVENTS: Final = (
 )
 
 # -- series and revisions (assembly) -------------------------------------------------------
+
+_REVISION_COLUMNS: Final = (
+    "id, series_id, version, total, sender, topic, state, cover_message_id, head_message_id,"
+    " subject, complete, generation, base_commit"
+)
+SELECT_REVISION: Final = f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE id = ?"
+# members (patches and cover letters) among a list of Message-IDs, with their revision
+SELECT_MEMBERS: Final = (
+    "SELECT message_id, revision_id FROM patches"
+    " WHERE message_id IN (SELECT value FROM json_each(?))"
+    " UNION ALL SELECT cover_message_id, id FROM revisions"
+    " WHERE cover_message_id IN (SELECT value FROM json_each(?))"
+)
+SELECT_ANCHORED: Final = (
+    "SELECT DISTINCT revision_id FROM patches"
+    " WHERE anchor IN (SELECT value FROM json_each(?)) ORDER BY revision_id DESC"
+)
+SELECT_LOOSE: Final = (
+    "SELECT id FROM revisions WHERE state = 'assembling' AND sender = ? AND version = ?"
+    " AND total = ? AND topic = ? ORDER BY id DESC"
+)
+SELECT_PART_NUMBERS: Final = "SELECT number FROM patches WHERE revision_id = ? ORDER BY number"
+SELECT_PARTS: Final = "SELECT number, message_id FROM patches WHERE revision_id = ? ORDER BY number"
+SELECT_SERIES_BY_KEY: Final = "SELECT id FROM series WHERE key = ?"
+SELECT_SERIES_KEY: Final = "SELECT key FROM series WHERE id = ?"
+INSERT_SERIES: Final = (
+    "INSERT INTO series (key, list_id, subject, submitter, change_id, created, updated)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+REKEY_SERIES: Final = (
+    "UPDATE series SET key = ?, subject = ?, change_id = ?, updated = ? WHERE id = ?"
+)
+MOVE_REVISION: Final = "UPDATE revisions SET series_id = ? WHERE id = ?"
+DELETE_EMPTY_SERIES: Final = (
+    "DELETE FROM series WHERE id = ? AND NOT EXISTS"
+    " (SELECT 1 FROM revisions WHERE series_id = series.id)"
+)
+INSERT_REVISION: Final = (
+    "INSERT INTO revisions (series_id, version, head_message_id, cover_message_id, subject,"
+    " total, received, complete, base_commit, first_seen, updated, deadline, sender, topic)"
+    " VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?)"
+)
+SET_REVISION_COVER: Final = (
+    "UPDATE revisions SET cover_message_id = ?, head_message_id = ?, subject = ?,"
+    " base_commit = coalesce(base_commit, ?), updated = ? WHERE id = ?"
+)
+SET_REVISION_HEAD: Final = (
+    "UPDATE revisions SET head_message_id = ?, subject = ?, updated = ? WHERE id = ?"
+)
+INSERT_PATCH: Final = (
+    "INSERT INTO patches (revision_id, number, message_id, subject, anchor) VALUES (?, ?, ?, ?, ?)"
+)
+# a part arrived: count it, note completeness, take the author's base
+COUNT_PART: Final = (
+    "UPDATE revisions SET received = received + 1, complete = ?,"
+    " base_commit = coalesce(base_commit, ?), updated = ? WHERE id = ?"
+)
+QUEUE_REVISION: Final = (
+    "UPDATE revisions SET state = 'queued', updated = ? WHERE id = ? AND state = 'assembling'"
+)
+# a late part of a revision already queued or reviewed: review it again
+REQUEUE_REVISION: Final = (
+    "UPDATE revisions SET generation = generation + 1, updated = ?,"
+    " state = CASE WHEN state IN ('reviewed', 'failed') THEN 'queued' ELSE state END"
+    " WHERE id = ?"
+)
+QUEUE_DUE_REVISIONS: Final = (
+    "UPDATE revisions SET state = 'queued', updated = ?"
+    " WHERE state = 'assembling' AND deadline <= ? RETURNING id"
+)
+INSERT_REPLY: Final = (
+    "INSERT INTO replies (message_id, parent_message_id, revision_id, sender, trailers)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
+)
+SELECT_REPLIES_TO: Final = (
+    "SELECT message_id, parent_message_id, sender, trailers FROM replies"
+    " WHERE parent_message_id IN (SELECT value FROM json_each(?)) ORDER BY rowid"
+)
+UPSERT_PATCHWORK_PATCH: Final = (
+    "INSERT INTO patchwork_patches (message_id, base_url, project, patch_id, series_id,"
+    " checks_url) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET"
+    " base_url = excluded.base_url, project = excluded.project, patch_id = excluded.patch_id,"
+    " series_id = excluded.series_id, checks_url = excluded.checks_url"
+)
+# revisions still waiting for parts after a while: their threads are worth fetching whole
+SELECT_INCOMPLETE_REVISIONS: Final = (
+    "SELECT id, head_message_id FROM revisions"
+    " WHERE state = 'assembling' AND complete = 0 AND first_seen <= ? ORDER BY id LIMIT 100"
+)
+SELECT_RAW_MESSAGES: Final = (
+    "SELECT message_id, raw FROM messages WHERE message_id IN (SELECT value FROM json_each(?))"
+)
 
 # -- reviews and the service loop ----------------------------------------------------------
 

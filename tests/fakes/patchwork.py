@@ -82,6 +82,7 @@ class PatchworkFake:
         self.patches: dict[int, _Patch] = {}
         self.events: list[dict[str, Any]] = []
         self.missing_series: set[int] = set()
+        self.failing_series: set[int] = set()  # their API object answers a plain-text 500
         self.violations: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path_qs), for assertions
         self.received_checks: list[dict[str, Any]] = []
@@ -173,7 +174,8 @@ class PatchworkFake:
             self.violations.append(f"request: {exc}")
             return web.json_response({"detail": str(exc)}, status=400)
         response = await handler(request)
-        if isinstance(response, web.Response) and response.body is not None:
+        injected = response.status == 500 and response.content_type != "application/json"
+        if isinstance(response, web.Response) and response.body is not None and not injected:
             try:
                 data = json.loads(bytes(response.body))  # type: ignore[arg-type]
                 self.openapi.validate_response(
@@ -312,6 +314,8 @@ class PatchworkFake:
         series = self.series.get(sid or -1)
         if series is None or series.id in self.missing_series:
             return _not_found()
+        if series.id in self.failing_series:
+            return web.Response(status=500, text="Internal Server Error")
         base = self._base(request)
         out = self._series_embedded(request, series)
         out.update(
