@@ -37,9 +37,9 @@ CURSOR = "respond:commands"
 _BOUNCER = re.compile(r"^(mailer-daemon|postmaster|bounce[s]?)([-+@]|$)", re.IGNORECASE)
 
 
-def is_bounce(stored: StoredMessage) -> bool:
+def is_bounce(stored: StoredMessage, sender: str) -> bool:
     head = stored.raw.split(b"\n\n", 1)[0].lower()
-    local = parseaddr(stored.sender)[1].split("@")[0]
+    local = parseaddr(sender)[1].split("@")[0]
     return bool(_BOUNCER.match(local)) or b"multipart/report" in head
 
 
@@ -52,7 +52,7 @@ async def _revision_of(store: Store, message: Message) -> int | None:
     for parent in (message.in_reply_to, *reversed(message.references)):
         if not parent:
             continue
-        row = await store.fetchone(sql.SELECT_REVISION_OF_MESSAGE, (parent,) * 4)
+        row = await store.fetchone(sql.SELECT_REVISION_OF_MESSAGE, (parent,) * 5)
         if row is not None:
             return int(row[0])
     return None
@@ -95,40 +95,37 @@ async def _message(
     mid = stored.message_id
     actions: list[tuple[str, Command | Malformed, bool, str]] = []
     revision: tuple[int, int, str] | None = None
-    if is_bounce(stored):
-        log.warning(
-            "<%s>: a bounce from %s (%r); no command read", mid, stored.sender, stored.subject
-        )
+    message: Message | None = None
+    try:
+        message = parse_mail(RawMail(stored.raw, f"store:{mid}"))
+    except MalformedMailError as exc:
+        log.warning("<%s>: cannot parse the reply: %s", mid, exc)
+    sender = message.sender if message is not None and message.sender else stored.sender
+    if is_bounce(stored, sender):
+        log.warning("<%s>: a bounce from %s (%r); no command read", mid, sender, stored.subject)
         await store.event("respond", "warning", f"bounce: {stored.subject[:200]}", mid)
     elif _ours(stored):
         log.info("<%s>: our own reply; skipped", mid)
-    else:
-        try:
-            message = parse_mail(RawMail(stored.raw, f"store:{mid}"))
-        except MalformedMailError as exc:
-            log.warning("<%s>: cannot parse the reply: %s", mid, exc)
-            message = None
-        found = parse_commands(message.body) if message else []
-        if message is not None and found:
-            rev = await _revision_of(store, message)
-            row = await store.fetchone(sql.SELECT_RESPOND_REVISION, (rev,)) if rev else None
-            if row is not None:
-                revision = (int(row[0]), int(row[1]), str(row[7] or ""))
-            allowed, why = await _allowed(store, respond, maintainers, stored.sender, revision)
-            for n, command in enumerate(found, 1):
-                key = mid if n == 1 else f"{mid}#{n}"
-                if isinstance(command, Malformed):
-                    actions.append((key, command, False, f"malformed: {command.reason}"))
-                else:
-                    actions.append((key, command, allowed, why))
+    elif message is not None and (found := parse_commands(message.body)):
+        rev = await _revision_of(store, message)
+        row = await store.fetchone(sql.SELECT_RESPOND_REVISION, (rev,)) if rev else None
+        if row is not None:
+            revision = (int(row[0]), int(row[1]), str(row[7] or ""))
+        allowed, why = await _allowed(store, respond, maintainers, sender, revision)
+        for n, command in enumerate(found, 1):
+            key = mid if n == 1 else f"{mid}#{n}"
+            if isinstance(command, Malformed):
+                actions.append((key, command, False, f"malformed: {command.reason}"))
+            else:
+                actions.append((key, command, allowed, why))
     async with store.transaction() as tx:
         for key, command, allowed, why in actions:
             reason = why
             if allowed and isinstance(command, Command) and revision is not None:
-                reason = await _act(tx, store.now(), command, revision, stored.sender, why)
-            await _record(tx, store.now(), key, stored.sender, command, allowed, reason)
+                reason = await _act(tx, store.now(), command, revision, sender, why)
+            await _record(tx, store.now(), key, sender, command, allowed, reason)
             log_fn = log.info if allowed else log.warning
-            log_fn("<%s>: %s from %s: %s", mid, _text(command), stored.sender, reason)
+            log_fn("<%s>: %s from %s: %s", mid, _text(command), sender, reason)
         await tx.execute(sql.SET_CURSOR, (CURSOR, str(stored.id), store.now(), None))
     return len(actions)
 

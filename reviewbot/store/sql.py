@@ -523,8 +523,9 @@ SELECT_RESPOND_FINDINGS: Final = (
 )
 SELECT_RESPOND_REVISION: Final = (
     "SELECT r.id, r.series_id, r.version, r.head_message_id, r.cover_message_id, r.subject,"
-    " r.total, s.list_id, s.submitter, r.generation, r.state FROM revisions r"
-    " JOIN series s ON s.id = r.series_id WHERE r.id = ?"
+    " r.total, coalesce(nullif(s.list_id, ''), (SELECT m.list_id FROM messages m"
+    " WHERE m.message_id = r.head_message_id), ''), s.submitter, r.generation, r.state"
+    " FROM revisions r JOIN series s ON s.id = r.series_id WHERE r.id = ?"
 )
 SELECT_RESPOND_PATCHES: Final = (
     "SELECT message_id, number, subject FROM patches WHERE revision_id = ? ORDER BY number"
@@ -559,6 +560,10 @@ SELECT_REVISION_OF_MESSAGE: Final = (
     " UNION SELECT p.revision_id FROM patches p WHERE p.message_id = ?"
     " UNION SELECT q.revision_id FROM replies q WHERE q.message_id = ?"
     " AND q.revision_id IS NOT NULL"
+    # a reply to our own reply
+    " UNION SELECT o.revision_id FROM outbox o WHERE o.kind = 'email'"
+    " AND json_extract(o.payload, '$.message_id') = '<' || ? || '>'"
+    " AND o.revision_id IS NOT NULL"
 )
 
 # -- web -----------------------------------------------------------------------------------
