@@ -184,7 +184,8 @@ def finding_lines(
         for command in make.split(" && "):
             out += shell(command.split(), "      $ ")
     if site.rule_doc_url:
-        out += wrap(site.rule_doc_url.replace("{rule}", finding.rule), "    ", "    About: ")
+        url = site.rule_doc_url.replace("{rule}", finding.rule)
+        out += [f"    About: {url}"] if len(url) + 11 <= WIDTH else ["    About:", f"      {url}"]
     return out
 
 

@@ -4,7 +4,7 @@
     from = "reviewbot <reviewbot@example.org>"
     web_base_url = "https://reviewbot.example.org"   # series pages: <url>/series/<id>
     archive_url = "https://lore.kernel.org/all/"     # thread mbox and Closes: links
-    rule_doc_url = ""               # e.g. "https://.../rules/{rule}/README.md"; "" = none
+    rule_doc_url = "..."            # each rule's doc, {rule} = its id; "" = no link
     max_attempts = 8                # tries of one mail or check before it is failed
     [respond.smtp]                  # host, port, tls ("none", "starttls", "tls"), username,
                                     # password_env (the variable holding the password), timeout
@@ -32,6 +32,10 @@ from typing import Any
 
 from reviewbot.errors import ConfigError
 from reviewbot.model import Severity
+
+
+# each rule's documentation in the project's repository ({rule}: the rule id)
+RULE_DOC_URL = "https://github.com/reviewbot/reviewbot/blob/main/rules/{rule}/README.md"
 
 
 class Mode(StrEnum):
@@ -105,7 +109,7 @@ class RespondConfig:
     token_env: str = "REVIEWBOT_PATCHWORK_TOKEN"
     context_prefix: str = "reviewbot"
     archive_url: str = "https://lore.kernel.org/all/"
-    rule_doc_url: str = ""
+    rule_doc_url: str = RULE_DOC_URL
     max_attempts: int = 8
     default: ListPolicy = field(default_factory=ListPolicy)
     lists: Mapping[str, ListPolicy] = field(default_factory=dict)
@@ -248,7 +252,7 @@ def parse_respond(data: Any, lists: Any) -> RespondConfig:
     if not archive.startswith(("http://", "https://")):
         raise ConfigError("respond.archive_url: expected an http(s) URL")
     archive = archive.rstrip("/") + "/"
-    rule_doc = _str(table.get("rule_doc_url", ""), "respond.rule_doc_url")
+    rule_doc = _str(table.get("rule_doc_url", RULE_DOC_URL), "respond.rule_doc_url")
     pw = _table(table.get("patchwork", {}), "respond.patchwork", {"token_env", "context_prefix"})
     prefix = _str(pw.get("context_prefix", "reviewbot"), "respond.patchwork.context_prefix")
     if not prefix or not all(c.isalnum() or c in "-_" for c in prefix):

@@ -33,7 +33,6 @@ async def _replies(tmp_path: Path) -> dict[str, str]:
         tmp_path,
         closed_port(),
         'mode = "email"\ncc = ["iommu@lists.linux.dev"]',
-        extra='rule_doc_url = "https://reviewbot.example.org/rules/{rule}"',
     )
     out: dict[str, str] = {}
     async with await Store.open(tmp_path / "s.sqlite") as store:
