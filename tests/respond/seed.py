@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reviewbot.config import Config, load_config
 from reviewbot.mail.parse import parse_mail
 from reviewbot.model import RawMail
 from reviewbot.store.store import Incoming, Store
@@ -133,3 +134,48 @@ async def add_reviewed(
             )
     assert isinstance(revision_id, int) and isinstance(review_id, int)
     return revision_id, review_id
+
+
+# trimmed from the 6.12 tree's MAINTAINERS (the entries covering drivers/iommu/)
+MAINTAINERS = """\
+Descriptions of section entries and preferred order
+	M: *Mail* patches to: FullName <address@domain>
+
+IOMMU SUBSYSTEM
+M:	Joerg Roedel <joro@8bytes.org>
+M:	Will Deacon <will@kernel.org>
+R:	Robin Murphy <robin.murphy@arm.com>
+L:	iommu@lists.linux.dev
+S:	Maintained
+F:	drivers/iommu/
+X:	drivers/iommu/amd/
+
+IOMMUFD
+M:	Jason Gunthorpe <jgg@nvidia.com>
+F:	drivers/iommu/iommufd/
+
+AMD IOMMU (AMD-VI)
+M:	Joerg Roedel <joro@8bytes.org>
+M:	Suravee Suthikulpanit <suravee.suthikulpanit@amd.com>
+F:	drivers/iommu/amd/
+N:	amd_iommu
+"""
+
+
+def config(tmp_path: Path, port: int, policy: str = 'mode = "email"', extra: str = "") -> Config:
+    path = tmp_path / "reviewbot.toml"
+    path.write_text(
+        f"""
+[respond]
+from = "reviewbot <bot@reviewbot.example>"
+web_base_url = "https://reviewbot.example/"
+{extra}
+[respond.smtp]
+host = "127.0.0.1"
+port = {port}
+timeout = 5
+[respond.policy]
+{policy}
+"""
+    )
+    return load_config(path)

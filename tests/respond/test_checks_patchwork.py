@@ -30,8 +30,7 @@ from reviewbot.store.outbox import OutboxState
 from reviewbot.store.store import Store
 from tests.fakes.patchwork import PatchworkFake, PatchworkServer
 from tests.respond.conftest import closed_port
-from tests.respond.seed import DATA, add_reviewed, seed_findings
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, add_reviewed, config, seed_findings
 
 SEED = DATA / "seed-iommufd-driver-tristate.patch"
 

@@ -16,36 +16,10 @@ from reviewbot.respond.maintainers import Entry, maintainers_of, parse_maintaine
 from reviewbot.store import outbox
 from reviewbot.store.store import Incoming, Store
 from tests.respond.conftest import closed_port
-from tests.respond.seed import DATA, LIST, add_reviewed, mail, seed_findings
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, LIST, MAINTAINERS, add_reviewed, config, mail, seed_findings
 
 SEED = DATA / "seed-iommufd-driver-tristate.patch"
 SEED_ID = "341b16560dd2@fixture.reviewbot"
-
-# trimmed from the 6.12 tree's MAINTAINERS (the entries covering drivers/iommu/)
-MAINTAINERS = """\
-Descriptions of section entries and preferred order
-	M: *Mail* patches to: FullName <address@domain>
-
-IOMMU SUBSYSTEM
-M:	Joerg Roedel <joro@8bytes.org>
-M:	Will Deacon <will@kernel.org>
-R:	Robin Murphy <robin.murphy@arm.com>
-L:	iommu@lists.linux.dev
-S:	Maintained
-F:	drivers/iommu/
-X:	drivers/iommu/amd/
-
-IOMMUFD
-M:	Jason Gunthorpe <jgg@nvidia.com>
-F:	drivers/iommu/iommufd/
-
-AMD IOMMU (AMD-VI)
-M:	Joerg Roedel <joro@8bytes.org>
-M:	Suravee Suthikulpanit <suravee.suthikulpanit@amd.com>
-F:	drivers/iommu/amd/
-N:	amd_iommu
-"""
 
 
 def test_parse_commands() -> None:

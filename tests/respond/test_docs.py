@@ -19,8 +19,7 @@ from reviewbot.store import outbox
 from reviewbot.store.outbox import OutboxKind
 from reviewbot.store.store import Store
 from tests.respond.conftest import closed_port
-from tests.respond.seed import DATA, add_reviewed, seed_findings
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, add_reviewed, config, seed_findings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "replies.md"
 _ID = re.compile(r"(rb\d+\.\d+\.)[0-9a-f]{8}@")

@@ -27,8 +27,7 @@ from reviewbot.store import outbox
 from reviewbot.store.outbox import OutboxKind, OutboxRow, OutboxState
 from reviewbot.store.store import Incoming, Store
 from tests.respond.conftest import SmtpServer, closed_port
-from tests.respond.seed import DATA, add_reviewed, seed_findings
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, add_reviewed, config, seed_findings
 
 SEED = DATA / "seed-iommufd-driver-tristate.patch"
 REPO = Path(__file__).resolve().parents[2]

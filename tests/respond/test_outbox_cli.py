@@ -13,8 +13,7 @@ from reviewbot.store import outbox
 from reviewbot.store.outbox import OutboxKind, OutboxState
 from reviewbot.store.store import Store
 from tests.respond.conftest import closed_port
-from tests.respond.seed import DATA, add_reviewed, seed_findings
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, add_reviewed, config, seed_findings
 
 
 async def _fill(tmp_path: Path) -> str:

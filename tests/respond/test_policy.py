@@ -17,8 +17,7 @@ from reviewbot.store import outbox
 from reviewbot.store.outbox import OutboxKind, OutboxState
 from reviewbot.store.store import Store
 from tests.respond.conftest import SmtpServer
-from tests.respond.seed import DATA, add_reviewed, seed_findings
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, add_reviewed, config, seed_findings
 
 SEED = DATA / "seed-iommufd-driver-tristate.patch"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reviewbot.config import Config, load_config
+from reviewbot.config import Config
 from reviewbot.respond.drain import Drainer
 from reviewbot.respond.hook import on_reviewed
 from reviewbot.respond.smtp import SmtpSender
@@ -12,29 +12,10 @@ from reviewbot.store import outbox
 from reviewbot.store.outbox import OutboxState
 from reviewbot.store.store import Store
 from tests.respond.conftest import SmtpServer
-from tests.respond.seed import DATA, add_reviewed, seed_findings
+from tests.respond.seed import DATA, add_reviewed, config, seed_findings
 
 SEED = DATA / "seed-iommufd-driver-tristate.patch"
 SEED_ID = "341b16560dd2@fixture.reviewbot"
-
-
-def config(tmp_path: Path, port: int, policy: str = 'mode = "email"', extra: str = "") -> Config:
-    path = tmp_path / "reviewbot.toml"
-    path.write_text(
-        f"""
-[respond]
-from = "reviewbot <bot@reviewbot.example>"
-web_base_url = "https://reviewbot.example/"
-{extra}
-[respond.smtp]
-host = "127.0.0.1"
-port = {port}
-timeout = 5
-[respond.policy]
-{policy}
-"""
-    )
-    return load_config(path)
 
 
 def drainer(store: Store, cfg: Config) -> Drainer:

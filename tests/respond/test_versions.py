@@ -14,8 +14,7 @@ from reviewbot.store import outbox
 from reviewbot.store.outbox import OutboxState
 from reviewbot.store.store import Store
 from tests.respond.conftest import SmtpServer
-from tests.respond.seed import DATA, add_reviewed, seed_findings
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, add_reviewed, config, seed_findings
 
 V1 = DATA / "seed-iommufd-driver-tristate.patch"
 V2 = DATA / "seed-iommufd-driver-tristate-v2.patch"

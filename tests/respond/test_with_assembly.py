@@ -20,9 +20,7 @@ from reviewbot.respond.smtp import SmtpSender
 from reviewbot.store.series import assemble_pending
 from reviewbot.store.store import Incoming, Store
 from tests.respond.conftest import SmtpServer
-from tests.respond.seed import DATA, mail, seed_findings
-from tests.respond.test_commands import MAINTAINERS
-from tests.respond.test_reply_smtp import config
+from tests.respond.seed import DATA, MAINTAINERS, config, mail, seed_findings
 
 LIST = "iommu.lists.linux.dev"
 SEED = DATA / "seed-iommufd-driver-tristate.patch"
