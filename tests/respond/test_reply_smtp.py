@@ -33,7 +33,6 @@ async def test_seed_reply_headers_threading_wrapping_body(
         assert await drainer(store, cfg).once() == 0  # nothing left: each tried once
         rows = await outbox.all_rows(store)
     assert [r.state for r in rows if r.kind == "email"] == [OutboxState.SENT]
-    (Path("/tmp/respond/reply.txt")).write_text(smtpd.recorder.messages[0].as_string())
     assert len(smtpd.recorder.messages) == 1
     mail = smtpd.recorder.messages[0]
     # headers and threading
