@@ -33,7 +33,6 @@ from typing import Any
 from reviewbot.errors import ConfigError
 from reviewbot.model import Severity
 
-
 # each rule's documentation in the project's repository ({rule}: the rule id)
 RULE_DOC_URL = "https://github.com/reviewbot/reviewbot/blob/main/rules/{rule}/README.md"
 
@@ -184,7 +183,7 @@ def parse_policy(data: Any, where: str, base: ListPolicy) -> ListPolicy:
     if "delay" in table:
         out = replace(out, delay=_number(table["delay"], f"{where}.delay"))
     if "rate_limit" in table:
-        out = replace(out, rate_limit=int(_number(table["rate_limit"], f"{where}.rate_limit")))
+        out = replace(out, rate_limit=int(_number(table["rate_limit"], f"{where}.rate_limit", 1)))
     if "mail_clean" in table:
         if not isinstance(table["mail_clean"], bool):
             raise ConfigError(f"{where}.mail_clean: expected true or false")

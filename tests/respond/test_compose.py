@@ -113,3 +113,19 @@ def test_quote_and_witness_edges() -> None:
     assert found.configs == ("CONFIG_A=y", "CONFIG_B=m")
     assert wrap("x " * 100)[0].startswith("x x") and all(len(w) <= 72 for w in wrap("x " * 100))
     assert all(len(line) <= 72 for line in shell(["cmd", *(["--flag"] * 30)]))
+
+
+def test_non_ascii_author_and_subject_survive_mime() -> None:
+    import email
+    import email.policy
+    from datetime import UTC, datetime
+
+    from reviewbot.respond.compose import to_mime
+
+    info = _info((BUILD,), author="Jérôme Pouiller <jerome@example.org>", subject="[PATCH] wfx: é")
+    mail = render_reply(info, SITE, "<m@x>", Severity.WARNING)
+    raw = to_mime(mail, datetime(2026, 1, 1, tzinfo=UTC)).as_bytes()
+    back = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(back["To"]) == "Jérôme Pouiller <jerome@example.org>"
+    assert str(back["Subject"]) == "Re: [PATCH] wfx: é"
+    assert back.get_content().startswith("Hi Jérôme,")
