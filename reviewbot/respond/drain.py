@@ -37,6 +37,8 @@ from reviewbot.store.store import Store, parse_iso
 log = logging.getLogger(__name__)
 
 RATE_WINDOW = 3600.0
+PATCHWORK_LAG = 600.0  # seconds between two looks for a patch patchwork has not filed yet
+PATCHWORK_LOOKUPS = 3
 
 
 class Mailer(Protocol):
@@ -180,9 +182,16 @@ class Drainer:
             return
         found = await self.store.fetchone(sql.SELECT_PATCHWORK_PATCH, (post.patch_message_id,))
         if found is None:
-            await outbox.mark_done(
-                self.store, row.id, OutboxState.CANCELLED, "the patch is not on patchwork"
-            )
+            # patchwork may file the patch after lore gave it to us: look again later
+            if row.attempts + 1 < PATCHWORK_LOOKUPS and await outbox.mark_inflight(
+                self.store, row.id
+            ):
+                later = self.store.clock() + PATCHWORK_LAG
+                await outbox.mark_retry(self.store, row.id, later, "not on patchwork yet")
+            else:
+                await outbox.mark_done(
+                    self.store, row.id, OutboxState.CANCELLED, "the patch is not on patchwork"
+                )
             return
         base_url, patch_id = str(found[0]), int(found[2])
         client = self.patchwork(base_url)

@@ -244,3 +244,53 @@ async def test_http_5xx_and_timeouts_retried_posted_once(
     assert sorted(_posted(pw)) == [("reviewbot-kconfig", "fail"), ("reviewbot-static", "fail")]
     assert all(r.state is OutboxState.SENT for r in rows)
     assert sum(r.attempts for r in rows) == 2 + 3
+
+
+async def test_patch_filed_on_patchwork_later_gets_its_check(
+    tmp_path: Path, patchwork_server: PatchworkServer, session: aiohttp.ClientSession
+) -> None:
+    cfg = config(tmp_path, closed_port(), 'mode = "checks-only"')
+    async with await Store.open(tmp_path / "s.sqlite") as store:
+        clock = [1_800_000_000.0]
+        store.clock = lambda: clock[0]
+        drain = Drainer(
+            store, cfg.respond, SmtpSender(cfg.respond.smtp), clients(session, "fake-token")
+        )
+        rev, review = await add_reviewed(store, [SEED.read_bytes()], seed_findings())
+        await on_reviewed(store, cfg, rev, review)
+        await drain.once()
+        rows = [r for r in await outbox.all_rows(store) if r.kind == "check"]
+        assert all(r.state is OutboxState.PENDING for r in rows)
+        assert all(r.last_error == "not on patchwork yet" for r in rows)
+        sid = patchwork_server.fake.add_series(SEED.read_bytes())
+        async with store.transaction() as tx:  # what the patchwork source records
+            await tx.execute(
+                "INSERT INTO patchwork_patches (message_id, base_url, project, patch_id,"
+                " checks_url) VALUES (?, ?, 'linux-kbuild', ?, '')",
+                ("341b16560dd2@fixture.reviewbot", patchwork_server.base_url,
+                 patchwork_server.fake.series[sid].patches[0]),
+            )  # fmt: skip
+        clock[0] += 601
+        await drain.once()
+        rows = [r for r in await outbox.all_rows(store) if r.kind == "check"]
+    assert all(r.state is OutboxState.SENT for r in rows)
+    assert sorted(_posted(patchwork_server)) == [
+        ("reviewbot-kconfig", "fail"),
+        ("reviewbot-static", "fail"),
+    ]
+
+
+async def test_patch_never_on_patchwork_is_given_up(tmp_path: Path) -> None:
+    cfg = config(tmp_path, closed_port(), 'mode = "checks-only"')
+    async with await Store.open(tmp_path / "s.sqlite") as store:
+        clock = [1_800_000_000.0]
+        store.clock = lambda: clock[0]
+        drain = Drainer(store, cfg.respond, SmtpSender(cfg.respond.smtp))
+        rev, review = await add_reviewed(store, [SEED.read_bytes()], seed_findings())
+        await on_reviewed(store, cfg, rev, review)
+        for _ in range(4):
+            await drain.once()
+            clock[0] += 601
+        rows = [r for r in await outbox.all_rows(store) if r.kind == "check"]
+    assert all(r.state is OutboxState.CANCELLED for r in rows)
+    assert all(r.last_error == "the patch is not on patchwork" for r in rows)
