@@ -15,8 +15,6 @@ Patchwork is never given a pending check over a final one, nor a post that chang
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -84,18 +82,6 @@ class Drainer:
                 log.exception("outbox %s: %s", row.key, exc)
                 await outbox.mark_done(self.store, row.id, OutboxState.FAILED, f"unusable: {exc}")
         return len(rows)
-
-    async def run(self, stop: asyncio.Event, interval: float = 5.0) -> None:
-        """Drain until stop is set; an error backs off instead of spinning."""
-        while not stop.is_set():
-            wait = interval
-            try:
-                await self.once()
-            except ReviewbotError as exc:
-                log.error("outbox drain failed: %s; retrying in %.0fs", exc, 6 * interval)
-                wait = 6 * interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
 
     def _delay(self, attempts: int) -> float:
         base: float = min(self.backoff * 2.0 ** max(attempts - 1, 0), self.max_backoff)

@@ -154,11 +154,6 @@ async def due(store: Store, now: float, limit: int = 50) -> list[OutboxRow]:
     return [_row(r) for r in rows]
 
 
-async def next_due(store: Store) -> str | None:
-    row = await store.fetchone(sql.SELECT_OUTBOX_NEXT_DUE)
-    return None if row is None else row[0]
-
-
 async def mark_inflight(store: Store, row_id: int) -> bool:
     """Count an attempt and mark the row in flight, committed before the send starts."""
     now = store.now()

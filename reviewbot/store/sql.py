@@ -454,7 +454,6 @@ SELECT_OUTBOX_DUE: Final = (
     f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND not_before <= ?"
     " ORDER BY not_before, id LIMIT ?"
 )
-SELECT_OUTBOX_NEXT_DUE: Final = "SELECT min(not_before) FROM outbox WHERE state = 'pending'"
 # Before each try: the attempt is counted and the row is in flight (in doubt if we die).
 MARK_OUTBOX_INFLIGHT: Final = (
     "UPDATE outbox SET inflight = ?, attempts = attempts + 1, updated = ?"
