@@ -15,4 +15,8 @@ Map (each module states its job in its first docstring line):
 - smtp.py     (edge)  send one OutboundEmail with aiosmtplib
 - drain.py    (edge)  drain the outbox: retries with backoff, exactly once
 - intake.py   (edge)  obey maintainers' commands found in replies
+- service.py  (edge)  what `serve` runs: reviewed_hook and respond_loop (drain + commands)
+- cli.py      (edge)  `reviewbot outbox list|drain|retry`
+
+The outbox queries live in reviewbot/store/outbox.py; docs/replies.md is the user's guide.
 """
