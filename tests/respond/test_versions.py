@@ -111,3 +111,50 @@ async def test_later_generation_of_an_answered_version_sends_nothing(
         await on_reviewed(store, cfg, rev, again)
         await drain.once()
     assert len(smtpd.recorder.messages) == 1
+
+
+async def test_late_generation_replaces_a_pending_mail(tmp_path: Path, smtpd: SmtpServer) -> None:
+    cfg = config(tmp_path, smtpd.port, 'mode = "email"\ndelay = 600')
+    async with await Store.open(tmp_path / "s.sqlite") as store:
+        clock = [1_800_000_000.0]
+        store.clock = lambda: clock[0]
+        drain = Drainer(store, cfg.respond, SmtpSender(cfg.respond.smtp), backoff=0.0)
+        rev, review = await add_reviewed(store, [V1.read_bytes()], seed_findings())
+        await on_reviewed(store, cfg, rev, review)
+        async with store.transaction() as tx:  # a late part: generation 1, reviewed again
+            cur = await tx.execute(
+                "INSERT INTO reviews (revision_id, generation, started, finished, state)"
+                " VALUES (?, 1, '', '', 'done')",
+                (rev,),
+            )
+            again = cur.lastrowid
+            await tx.execute(
+                "INSERT INTO findings (review_id, patch_message_id, rule, name, severity,"
+                " path, line, message) SELECT ?, patch_message_id, rule, name, severity, path,"
+                " line, message FROM findings WHERE review_id = ? AND rule = 'KC015'",
+                (again, review),
+            )
+        assert again is not None
+        await on_reviewed(store, cfg, rev, again)
+        clock[0] += 601
+        await drain.once()
+        rows = {r.key: r for r in await outbox.all_rows(store) if r.kind == "email"}
+    assert rows[f"email:{rev}:0"].state is OutboxState.CANCELLED
+    assert rows[f"email:{rev}:0"].last_error == "replaced by generation 1"
+    assert rows[f"email:{rev}:1"].state is OutboxState.SENT
+    (sent,) = smtpd.recorder.messages
+    assert "EX006" not in sent.get_content() and "KC015" in sent.get_content()
+
+
+async def test_list_switched_to_dry_run_stops_its_pending_mail(
+    tmp_path: Path, smtpd: SmtpServer
+) -> None:
+    cfg = config(tmp_path, smtpd.port)
+    async with await Store.open(tmp_path / "s.sqlite") as store:
+        rev, review = await add_reviewed(store, [V1.read_bytes()], seed_findings())
+        await on_reviewed(store, cfg, rev, review)
+        quiet = config(tmp_path, smtpd.port, policy='mode = "dry-run"')
+        await Drainer(store, quiet.respond, SmtpSender(quiet.respond.smtp)).once()
+        (row,) = await outbox.of_revision(store, rev, outbox.OutboxKind.EMAIL)
+    assert row.state is OutboxState.CANCELLED and row.last_error == "policy is now dry-run"
+    assert smtpd.recorder.messages == []
