@@ -20,6 +20,7 @@ from reviewbot.model import Message, Series
 from reviewbot.report import Skipped, exit_status, to_json, to_text
 from reviewbot.review import Reviewer, ReviewSettings
 from reviewbot.rules.registry import RULES
+from reviewbot.respond.cli import add_parser as add_outbox_parser
 from reviewbot.tree.fetch import ensure_default_tree
 from reviewbot.tree.identity import describe_tree
 from reviewbot.tree.index import TreeIndex, build_index
@@ -253,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(func=cmd_rules)
+    add_outbox_parser(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from reviewbot.build.executor import SPEC_HELP, ExecutorError, parse_spec
 from reviewbot.errors import ConfigError
 from reviewbot.model import Severity
+from reviewbot.respond.policy import RespondConfig, parse_respond
 from reviewbot.rules.registry import RulePolicy, known_selector
 
 
@@ -34,6 +35,8 @@ class Config:
     lists: Mapping[str, RulePolicy] = field(default_factory=dict)
     # where builds run: "inline", "local", "local:N" or a Dask scheduler address
     build_executor: str = "local"
+    # replies: sender, SMTP, patchwork, per-list policy ([respond], [lists.<id>.respond])
+    respond: RespondConfig = field(default_factory=RespondConfig)
 
     def policy_for(self, list_id: str | None) -> RulePolicy:
         if list_id and list_id in self.lists:
@@ -84,7 +87,7 @@ def load_config(path: Path | None) -> Config:
 
 def config_from_data(data: Mapping[str, Any], path: str) -> Config:
     """The review settings from a parsed TOML table (the service's sections taken out)."""
-    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build"}
+    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build", "respond"}
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
     arches = data.get("arches", ["x86_64", "arm64"])
@@ -111,4 +114,5 @@ def config_from_data(data: Mapping[str, Any], path: str) -> Config:
         arches=tuple(arches),
         rules=_policy(data.get("rules", {}), "rules"),
         lists=lists,
+        respond=parse_respond(data.get("respond", {}), data.get("lists", {})),
     )

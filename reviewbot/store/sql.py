@@ -243,7 +243,18 @@ MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
             "CREATE INDEX reviews_hooked ON reviews (hooked, id)",
         ),
     ),
-    (5, ()),  # respond: outbox, silences, commands
+    (
+        5,
+        (
+            # respond: which list a row is for (rate limits), its series (supersession),
+            # and when a send attempt started (in doubt after a crash until resolved)
+            "ALTER TABLE outbox ADD COLUMN list_id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE outbox ADD COLUMN series_id INTEGER",
+            "ALTER TABLE outbox ADD COLUMN inflight TEXT",
+            "CREATE INDEX outbox_rate ON outbox (list_id, kind, state, sent)",
+            "CREATE INDEX outbox_revision ON outbox (revision_id, kind)",
+        ),
+    ),  # respond: outbox, silences, commands
     (6, ()),  # web
 )
 
@@ -496,5 +507,132 @@ SELECT_FINDINGS_OF: Final = (
 )
 
 # -- respond: outbox, silences, commands ---------------------------------------------------
+
+_OUTBOX_COLUMNS: Final = (
+    "id, key, kind, revision_id, series_id, list_id, payload, state, attempts, not_before,"
+    " last_error, inflight, created, updated, sent"
+)
+# A key is recorded once; a second enqueue of the same key does nothing.
+INSERT_OUTBOX: Final = (
+    "INSERT INTO outbox (key, kind, revision_id, series_id, list_id, payload, state,"
+    " not_before, last_error, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (key) DO NOTHING"
+)
+SELECT_OUTBOX_KEY: Final = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE key = ?"
+SELECT_OUTBOX_ALL: Final = f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id"
+SELECT_OUTBOX_DUE: Final = (
+    f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND not_before <= ?"
+    " ORDER BY not_before, id LIMIT ?"
+)
+# Before each try: the attempt is counted and the row is in flight (in doubt if we die).
+MARK_OUTBOX_INFLIGHT: Final = (
+    "UPDATE outbox SET inflight = ?, attempts = attempts + 1, updated = ?"
+    " WHERE id = ? AND state = 'pending'"
+)
+# Only a pending row moves: a row is sent, failed or cancelled once.
+MARK_OUTBOX_SENT: Final = (
+    "UPDATE outbox SET state = 'sent', sent = ?, inflight = NULL, last_error = ?, updated = ?"
+    " WHERE id = ? AND state = 'pending'"
+)
+MARK_OUTBOX_RETRY: Final = (
+    "UPDATE outbox SET not_before = ?, last_error = ?, inflight = NULL, updated = ?"
+    " WHERE id = ? AND state = 'pending'"
+)
+MARK_OUTBOX_DONE: Final = (
+    "UPDATE outbox SET state = ?, last_error = ?, inflight = NULL, updated = ?"
+    " WHERE id = ? AND state = 'pending'"
+)
+# A newer version of the series supersedes the mail of an older one not yet sent.
+CANCEL_SUPERSEDED_EMAIL: Final = (
+    "UPDATE outbox SET state = 'cancelled', last_error = ?, updated = ?"
+    " WHERE kind = 'email' AND state = 'pending' AND series_id = ? AND revision_id IN"
+    " (SELECT id FROM revisions WHERE series_id = ? AND version < ?)"
+)
+SELECT_NEWEST_VERSION: Final = "SELECT max(version) FROM revisions WHERE series_id = ?"
+COUNT_OUTBOX_SENT_SINCE: Final = (
+    "SELECT count(*), min(sent) FROM outbox"
+    " WHERE list_id = ? AND kind = 'email' AND state = 'sent' AND sent >= ?"
+)
+SELECT_OUTBOX_OF_REVISION: Final = (
+    f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE revision_id = ? AND kind = ? ORDER BY id"
+)
+# A final check for (patch, context) already recorded: a pending one must not follow.
+COUNT_FINAL_CHECKS: Final = (
+    "SELECT count(*) FROM outbox WHERE kind = 'check' AND state IN ('pending', 'sent')"
+    " AND json_extract(payload, '$.patch_message_id') = ?"
+    " AND json_extract(payload, '$.context') = ?"
+    " AND json_extract(payload, '$.state') != 'pending'"
+)
+SELECT_EMAIL_KEYS_OF_REVISION: Final = (
+    "SELECT key, state FROM outbox WHERE kind = 'email' AND revision_id = ?"
+)
+CANCEL_OUTBOX_KEY: Final = (
+    "UPDATE outbox SET state = 'cancelled', last_error = ?, updated = ?"
+    " WHERE key = ? AND state = 'pending'"
+)
+# an operator's retry of a failed row: pending again, attempts from zero
+RETRY_FAILED_OUTBOX: Final = (
+    "UPDATE outbox SET state = 'pending', attempts = 0, not_before = ?, last_error = NULL,"
+    " inflight = NULL, updated = ? WHERE key = ? AND state = 'failed'"
+)
+COUNT_OUTBOX_BY_STATE: Final = "SELECT kind, state, count(*) FROM outbox GROUP BY kind, state"
+SELECT_MESSAGE_EXISTS: Final = "SELECT 1 FROM messages WHERE message_id = ?"
+SELECT_PATCHWORK_PATCH: Final = (
+    "SELECT base_url, project, patch_id, checks_url FROM patchwork_patches WHERE message_id = ?"
+)
+
+# what a reply says: the review, its findings, the revision, its series and patches
+SELECT_RESPOND_REVIEW: Final = (
+    "SELECT id, revision_id, generation, state, partial, base_kind, base_ref, base_commit,"
+    " tree, summary FROM reviews WHERE id = ?"
+)
+SELECT_RESPOND_FINDINGS: Final = (
+    "SELECT rule, name, severity, patch_message_id, path, line, message, hint, evidence"
+    " FROM findings WHERE review_id = ? ORDER BY id"
+)
+SELECT_RESPOND_REVISION: Final = (
+    "SELECT r.id, r.series_id, r.version, r.head_message_id, r.cover_message_id, r.subject,"
+    " r.total, coalesce(nullif(s.list_id, ''), (SELECT m.list_id FROM messages m"
+    " WHERE m.message_id = r.head_message_id), ''), s.submitter, r.generation, r.state"
+    " FROM revisions r JOIN series s ON s.id = r.series_id WHERE r.id = ?"
+)
+SELECT_RESPOND_PATCHES: Final = (
+    "SELECT message_id, number, subject FROM patches WHERE revision_id = ? ORDER BY number"
+)
+# the newest done review of the previous reviewed version of the same series
+SELECT_PREVIOUS_REVIEW: Final = (
+    "SELECT v.id, v.version, (SELECT max(w.id) FROM reviews w WHERE w.revision_id = v.id"
+    " AND w.state = 'done') FROM revisions v WHERE v.series_id = ? AND v.version < ?"
+    " AND EXISTS (SELECT 1 FROM reviews w WHERE w.revision_id = v.id AND w.state = 'done')"
+    " ORDER BY v.version DESC LIMIT 1"
+)
+SELECT_SILENCES: Final = "SELECT rule, reason, by FROM silences WHERE series_id = ? ORDER BY id"
+INSERT_SILENCE: Final = (
+    "INSERT INTO silences (series_id, rule, reason, by, at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (series_id, rule) DO UPDATE SET reason = excluded.reason,"
+    " by = excluded.by, at = excluded.at"
+)
+INSERT_COMMAND: Final = (
+    "INSERT INTO commands (message_id, sender, command, args, allowed, reason, at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
+)
+SELECT_COMMANDS: Final = (
+    "SELECT message_id, sender, command, args, allowed, reason, at FROM commands ORDER BY at"
+)
+# retest: the revision goes back on the queue with a new generation
+REQUEUE_FOR_RETEST: Final = (
+    "UPDATE revisions SET state = 'queued', generation = generation + 1, updated = ?"
+    " WHERE id = ? AND state IN ('reviewed', 'failed')"
+)
+SELECT_REVISION_OF_MESSAGE: Final = (
+    "SELECT r.id FROM revisions r WHERE r.cover_message_id = ? OR r.head_message_id = ?"
+    " UNION SELECT p.revision_id FROM patches p WHERE p.message_id = ?"
+    " UNION SELECT q.revision_id FROM replies q WHERE q.message_id = ?"
+    " AND q.revision_id IS NOT NULL"
+    # a reply to our own reply
+    " UNION SELECT o.revision_id FROM outbox o WHERE o.kind = 'email'"
+    " AND json_extract(o.payload, '$.message_id') = '<' || ? || '>'"
+    " AND o.revision_id IS NOT NULL"
+)
 
 # -- web -----------------------------------------------------------------------------------
