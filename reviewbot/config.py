@@ -13,6 +13,7 @@ from reviewbot.build.executor import SPEC_HELP, ExecutorError, parse_spec
 from reviewbot.errors import ConfigError
 from reviewbot.model import Severity
 from reviewbot.rules.registry import RulePolicy, known_selector
+from reviewbot.web.settings import WebSettings, parse_web
 
 
 def default_cache_dir() -> Path:
@@ -34,6 +35,7 @@ class Config:
     lists: Mapping[str, RulePolicy] = field(default_factory=dict)
     # where builds run: "inline", "local", "local:N" or a Dask scheduler address
     build_executor: str = "local"
+    web: WebSettings = field(default_factory=WebSettings)  # [web]: see docs/web.md
 
     def policy_for(self, list_id: str | None) -> RulePolicy:
         if list_id and list_id in self.lists:
@@ -77,7 +79,7 @@ def load_config(path: Path | None) -> Config:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build"}
+    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build", "web"}
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
     arches = data.get("arches", ["x86_64", "arm64"])
@@ -104,4 +106,5 @@ def load_config(path: Path | None) -> Config:
         arches=tuple(arches),
         rules=_policy(data.get("rules", {}), "rules"),
         lists=lists,
+        web=parse_web(data.get("web", {})),
     )
