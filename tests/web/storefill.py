@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from reviewbot.store.store import Incoming, Store
@@ -150,3 +151,26 @@ def findings_from_report(report: dict[str, Any]) -> list[FindingSpec]:
         )
         for f in report["findings"]
     ]
+
+
+REPO = Path(__file__).resolve().parents[2]
+SEED_PATCH = REPO / "rules" / "EX006" / "bad" / "seed-iommufd-driver-tristate.patch"
+SEED_REVIEW = REPO / "tests" / "data" / "web" / "seed-iommufd-review.json"
+
+
+async def add_seed_review(store: Store) -> int:
+    """The IOMMUFD_DRIVER seed defect with the findings the real reviewer gave it
+    (`reviewbot check --format json` on SEED_PATCH, saved in SEED_REVIEW)."""
+    raw = SEED_PATCH.read_bytes().split(b"\n", 1)[1]  # drop the mbox From_ line
+    report = json.loads(SEED_REVIEW.read_text())
+    series = report["series"][0]
+    return await add_revision(
+        store,
+        RevisionSpec(
+            subject=series["patches"][0]["subject"],
+            submitter="Fixture Author <author@example.org>",
+            list_id="linux-iommu.lists.linux.dev",
+            patches=[(series["message_id"], raw)],
+            findings=findings_from_report(report),
+        ),
+    )
