@@ -1,4 +1,4 @@
-"""Command line: `reviewbot check` and `reviewbot tree`, `reviewbot rules`."""
+"""Command line: `reviewbot check` and `reviewbot tree`, `reviewbot rules`, `reviewbot web`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from reviewbot.store.jobs import JobStore
 from reviewbot.tree.fetch import ensure_default_tree
 from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import TreeIndex, build_index
+from reviewbot.web.command import add_web_parser
 
 log = logging.getLogger("reviewbot")
 
@@ -257,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(func=cmd_rules)
+
+    add_web_parser(sub)
     return parser
 
 

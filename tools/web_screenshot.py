@@ -1,6 +1,6 @@
 """Screenshot the series page of the seed defect with headless chromium (docs/series-page.png).
 
-    PYTHONPATH=$PWD python3 tools/web_screenshot.py [OUT.png]
+PYTHONPATH=$PWD python3 tools/web_screenshot.py [OUT.png]
 """
 
 from __future__ import annotations

@@ -201,7 +201,8 @@ def _filter_sql(flt: SeriesFilter) -> tuple[str, list[Any]]:
         params.append(flt.list_id)
     if flt.submitter is not None:
         where += sql.WEB_FILTER_SUBMITTER
-        params.append(flt.submitter)
+        escaped = flt.submitter.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
     if flt.state is not None:
         where += sql.WEB_FILTER_STATE
         params.append(flt.state)
@@ -217,7 +218,7 @@ def _filter_sql(flt: SeriesFilter) -> tuple[str, list[Any]]:
     if flt.rule is not None or flt.severity is not None:
         where += sql.WEB_FILTER_FINDING
         severities = SEVERITIES_AT_LEAST[flt.severity or "info"]
-        params += [flt.rule, flt.rule, json.dumps(list(severities))]
+        params += [flt.rule, flt.rule, *(severities * 3)[:3]]
     return where, params
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from importlib import resources
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +17,7 @@ from reviewbot.mail.parse import parse_mail
 from reviewbot.model import Message, RawMail
 from reviewbot.rules.registry import RULES
 from reviewbot.store import webq
-from reviewbot.store.store import Added, Incoming, iso
+from reviewbot.store.store import Incoming, iso
 from reviewbot.web import present
 from reviewbot.web import state as appmod
 from reviewbot.web.params import (
@@ -142,9 +142,7 @@ async def get_patch(request: web.Request) -> web.Response:
 async def list_rules(request: web.Request) -> web.Response:
     state = request.app[appmod.STATE]
     base = appmod.base_url(request)
-    return web.json_response(
-        {"items": [present.rule(r, r.id in state.docs, base) for r in RULES]}
-    )
+    return web.json_response({"items": [present.rule(r, r.id in state.docs, base) for r in RULES]})
 
 
 def rule_or_404(request: web.Request) -> str:
@@ -172,13 +170,13 @@ async def findings_summary(request: web.Request) -> web.Response:
     if unknown:
         raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
     since = (
-        parse_time("since", query["since"])
-        if "since" in query
-        else iso(state.clock() - 90 * 86400)
+        parse_time("since", query["since"]) if "since" in query else iso(state.clock() - 90 * 86400)
     )
     path = parse_path("path", query["path"]) if "path" in query else None
     paths = await state.entry_paths(query["maintainers"]) if "maintainers" in query else None
-    rows = await webq.findings_by_path(state.store, since, path, paths, parse_limit(query.get("limit")))
+    rows = await webq.findings_by_path(
+        state.store, since, path, paths, parse_limit(query.get("limit"))
+    )
     return web.json_response(
         {
             "since": since,
@@ -252,8 +250,7 @@ async def submit(request: web.Request) -> web.Response:
             "id": submission_id,
             "url": url,
             "messages": [
-                {"message_id": m, "stored": a.value}
-                for m, a in zip(ids, added, strict=True)
+                {"message_id": m, "stored": a.value} for m, a in zip(ids, added, strict=True)
             ],
         },
         status=202,

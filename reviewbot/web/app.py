@@ -56,9 +56,7 @@ def _route(request: web.Request) -> str:
 
 
 def _wants_html(request: web.Request) -> bool:
-    return not request.path.startswith("/api/") and "text/html" in request.headers.get(
-        "Accept", ""
-    )
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
 
 
 def error_response(request: web.Request, status: int, message: str) -> web.Response:
@@ -138,7 +136,7 @@ def _printable(value: Any) -> Any:
 def duration(seconds: float | None) -> str:
     """3.2 s, 4.0 min, 2.1 h, 3.0 d."""
     if seconds is None:
-        return "–"
+        return "-"
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
@@ -201,9 +199,7 @@ def create_app(
 ) -> web.Application:
     """The web app on an open store. `workers`: the service's review concurrency (status)."""
     settings = config.web
-    app = web.Application(
-        middlewares=[guard], client_max_size=settings.max_submission_bytes
-    )
+    app = web.Application(middlewares=[guard], client_max_size=settings.max_submission_bytes)
     app[STATE] = WebState(store, settings, _tree_of(config), workers, clock)
     env = aiohttp_jinja2.setup(
         app,

@@ -50,7 +50,9 @@ def _rows(hunk: Hunk, line: int | None) -> list[HunkLine]:
     old, new = hunk.source_start, hunk.target_start
     for op, text in hunk.lines:
         mark = line is not None and op != "-" and new == line
-        rows.append(HunkLine(op, None if op == "+" else old, None if op == "-" else new, text, mark))
+        rows.append(
+            HunkLine(op, None if op == "+" else old, None if op == "-" else new, text, mark)
+        )
         old += op != "+"
         new += op != "-"
     return rows
@@ -58,14 +60,13 @@ def _rows(hunk: Hunk, line: int | None) -> list[HunkLine]:
 
 def _header(hunk: Hunk) -> str:
     return (
-        f"@@ -{hunk.source_start},{hunk.source_length} "
-        f"+{hunk.target_start},{hunk.target_length} @@"
+        f"@@ -{hunk.source_start},{hunk.source_length} +{hunk.target_start},{hunk.target_length} @@"
     )
 
 
 def excerpt(changes: Sequence[FileChange], path: str, line: int | None) -> Excerpt | None:
     """The lines of the hunk of `path` that holds post-image `line`, else its first hunk."""
-    change = next((c for c in changes if c.path == path or c.old_path == path), None)
+    change = next((c for c in changes if path in (c.path, c.old_path)), None)
     if change is None or not change.hunks:
         return None
     for hunk in change.hunks:

@@ -42,7 +42,8 @@ class Metrics:
             registry=r,
         )
         self.unassembled = Gauge(
-            "reviewbot_unassembled_messages", "Stored mail not yet looked at by assembly",
+            "reviewbot_unassembled_messages",
+            "Stored mail not yet looked at by assembly",
             registry=r,
         )
         self.outbox = Gauge(

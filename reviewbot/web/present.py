@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from reviewbot.analysis.diff import FileChange
@@ -70,7 +69,10 @@ def finding(
         else {
             "path": part.path,
             "header": part.header,
-            "lines": [asdict(line) for line in part.lines],
+            "lines": [
+                {"op": x.op, "old": x.old, "new": x.new, "text": x.text, "mark": x.mark}
+                for x in part.lines
+            ],
         },
         "rule_url": f"{base}/api/v1/rules/{row.rule}",
         "rule_html_url": f"{base}/rules/{row.rule}",

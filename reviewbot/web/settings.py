@@ -61,8 +61,13 @@ def parse_web(data: Any, where: str = "web") -> WebSettings:
     port = data.get("port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError(f"{where}.port: {port} is not a TCP port")
-    for key in ("anonymous_rate", "anonymous_burst", "max_submission_bytes",
-                "max_submission_messages", "index_interval"):
+    for key in (
+        "anonymous_rate",
+        "anonymous_burst",
+        "max_submission_bytes",
+        "max_submission_messages",
+        "index_interval",
+    ):
         if key in data and data[key] <= 0:
             raise ConfigError(f"{where}.{key}: must be positive, got {data[key]!r}")
     base_url = str(data.get("base_url", "")).rstrip("/")

@@ -70,7 +70,6 @@ class WebState:
             self.maintainer_paths[key] = Matcher(entry).select(paths)
         return self.maintainer_paths[key]
 
-
     @staticmethod
     def diff_key(message_id: str, raw: bytes) -> str:
         return message_id + ":" + hashlib.sha256(raw).hexdigest()

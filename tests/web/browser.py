@@ -46,6 +46,10 @@ async def dump_dom(binary: str, profile: Path, url: str) -> str:
 
 async def screenshot(binary: str, profile: Path, url: str, out: Path, size: str) -> None:
     await run_chromium(
-        binary, profile, f"--screenshot={out}", f"--window-size={size}",
-        "--hide-scrollbars", url,
+        binary,
+        profile,
+        f"--screenshot={out}",
+        f"--window-size={size}",
+        "--hide-scrollbars",
+        url,
     )

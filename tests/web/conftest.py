@@ -104,9 +104,7 @@ def make_client(
 ) -> MakeClient:
     async def make(**settings: Any) -> CheckedClient:
         await index_all(store)
-        web = replace(
-            WebSettings(anonymous_burst=10_000, anonymous_rate=1000.0), **settings
-        )
+        web = replace(WebSettings(anonymous_burst=10_000, anonymous_rate=1000.0), **settings)
         config = Config(cache_dir=tmp_path / "cache", tree=tmp_path / "no-tree", web=web)
         return CheckedClient(await aiohttp_client(create_app(config, store, workers=2)))
 

@@ -95,8 +95,11 @@ async def add_revision(store: Store, spec: RevisionSpec) -> int:
         revision_id = int(cur.lastrowid or 0)
         for number, (msgid, raw) in enumerate(spec.patches, 1):
             subject = next(
-                (line[9:] for line in raw.decode(errors="replace").splitlines()
-                 if line.startswith("Subject: ")),
+                (
+                    line[9:]
+                    for line in raw.decode(errors="replace").splitlines()
+                    if line.startswith("Subject: ")
+                ),
                 spec.subject,
             )
             await tx.execute(

@@ -20,20 +20,23 @@ from tests.web.storefill import FindingSpec, RevisionSpec, add_revision, patch_m
 
 REPO = Path(__file__).resolve().parents[2]
 
-KCONFIG_DIFF = """\
-diff --git a/drivers/iommu/Kconfig b/drivers/iommu/Kconfig
---- a/drivers/iommu/Kconfig
-+++ b/drivers/iommu/Kconfig
-@@ -8,7 +8,7 @@
- 	bool
- 
- config IOMMUFD_DRIVER
--	bool
-+	tristate
- 	default n
- 
- menuconfig IOMMU_SUPPORT
-"""
+KCONFIG_DIFF = "\n".join(
+    [
+        "diff --git a/drivers/iommu/Kconfig b/drivers/iommu/Kconfig",
+        "--- a/drivers/iommu/Kconfig",
+        "+++ b/drivers/iommu/Kconfig",
+        "@@ -8,7 +8,7 @@",
+        " \tbool",
+        " ",
+        " config IOMMUFD_DRIVER",
+        "-\tbool",
+        "+\ttristate",
+        " \tdefault n",
+        " ",
+        " menuconfig IOMMU_SUPPORT",
+        "",
+    ]
+)
 
 MAKEFILE_DIFF = """\
 diff --git a/drivers/net/foo/Makefile b/drivers/net/foo/Makefile
@@ -54,8 +57,19 @@ async def fill(store: Store) -> dict[str, int]:
         RevisionSpec(
             subject="[PATCH] iommufd: make IOMMUFD_DRIVER tristate",
             key="iommufd",
-            patches=[("v1.1@example.org", patch_mail("v1.1@example.org", "[PATCH] iommufd: make IOMMUFD_DRIVER tristate", KCONFIG_DIFF))],
-            findings=[FindingSpec("KC014", "info", "drivers/iommu/Kconfig", 11, "becomes tristate")],
+            patches=[
+                (
+                    "v1.1@example.org",
+                    patch_mail(
+                        "v1.1@example.org",
+                        "[PATCH] iommufd: make IOMMUFD_DRIVER tristate",
+                        KCONFIG_DIFF,
+                    ),
+                )
+            ],
+            findings=[
+                FindingSpec("KC014", "info", "drivers/iommu/Kconfig", 11, "becomes tristate")
+            ],
             first_seen="2026-11-01T10:00:00.000+00:00",
             finished="2026-11-01T10:02:00.000+00:00",
         ),
@@ -66,7 +80,16 @@ async def fill(store: Store) -> dict[str, int]:
             subject="[PATCH v2] iommufd: make IOMMUFD_DRIVER tristate",
             key="iommufd",
             version=2,
-            patches=[("v2.1@example.org", patch_mail("v2.1@example.org", "[PATCH v2] iommufd: make IOMMUFD_DRIVER tristate", KCONFIG_DIFF))],
+            patches=[
+                (
+                    "v2.1@example.org",
+                    patch_mail(
+                        "v2.1@example.org",
+                        "[PATCH v2] iommufd: make IOMMUFD_DRIVER tristate",
+                        KCONFIG_DIFF,
+                    ),
+                )
+            ],
             findings=[
                 FindingSpec(
                     "KC015",
@@ -79,7 +102,18 @@ async def fill(store: Store) -> dict[str, int]:
                 ),
                 FindingSpec("KC014", "info", "drivers/iommu/Kconfig", 11, "becomes tristate"),
             ],
-            summary={"builds": [{"arch": "x86_64", "target": "drivers/iommu/iommufd/iova_bitmap.o", "config": "allmodconfig", "result": "failed", "seconds": 12.5, "log": "ERROR: modpost: missing MODULE_LICENSE()"}]},
+            summary={
+                "builds": [
+                    {
+                        "arch": "x86_64",
+                        "target": "drivers/iommu/iommufd/iova_bitmap.o",
+                        "config": "allmodconfig",
+                        "result": "failed",
+                        "seconds": 12.5,
+                        "log": "ERROR: modpost: missing MODULE_LICENSE()",
+                    }
+                ]
+            },
             base_commit="adc218676eef25575469234709c2d87185ca223a",
             first_seen="2026-11-02T10:00:00.000+00:00",
             finished="2026-11-02T10:10:00.000+00:00",
@@ -91,7 +125,12 @@ async def fill(store: Store) -> dict[str, int]:
             subject="[PATCH] net: foo: build foo",
             submitter="Other Person <other@example.com>",
             list_id="netdev.vger.kernel.org",
-            patches=[("net.1@example.com", patch_mail("net.1@example.com", "[PATCH] net: foo: build foo", MAKEFILE_DIFF))],
+            patches=[
+                (
+                    "net.1@example.com",
+                    patch_mail("net.1@example.com", "[PATCH] net: foo: build foo", MAKEFILE_DIFF),
+                )
+            ],
             findings=[FindingSpec("MK002", "warning", "drivers/net/foo/Makefile", 2, "no foo.c")],
             first_seen="2026-11-02T20:00:00.000+00:00",
             finished="2026-11-02T20:05:00.000+00:00",
@@ -105,7 +144,12 @@ async def fill(store: Store) -> dict[str, int]:
             list_id="netdev.vger.kernel.org",
             state="queued",
             finished=None,
-            patches=[("q.1@example.com", patch_mail("q.1@example.com", "[PATCH] net: bar: waiting", MAKEFILE_DIFF))],
+            patches=[
+                (
+                    "q.1@example.com",
+                    patch_mail("q.1@example.com", "[PATCH] net: bar: waiting", MAKEFILE_DIFF),
+                )
+            ],
             first_seen="2026-11-04T10:00:00.000+00:00",
         ),
     )
@@ -126,7 +170,11 @@ async def test_series_filters(store: Store, make_client: MakeClient) -> None:
     assert await ids_of(client, list="netdev.vger.kernel.org") == [ids["queued"], ids["net"]]
     assert await ids_of(client, submitter="OTHER@example") == [ids["queued"], ids["net"]]
     assert await ids_of(client, state="queued") == [ids["queued"]]
-    assert await ids_of(client, since="2026-11-02T10:05:00Z") == [ids["queued"], ids["net"], ids["iommu_v2"]]
+    assert await ids_of(client, since="2026-11-02T10:05:00Z") == [
+        ids["queued"],
+        ids["net"],
+        ids["iommu_v2"],
+    ]
     assert await ids_of(client, path="drivers/iommu") == [ids["iommu_v2"], ids["iommu_v1"]]
     assert await ids_of(client, path="drivers/iommu/Kconfig") == [ids["iommu_v2"], ids["iommu_v1"]]
     assert await ids_of(client, path="drivers/io") == []  # a directory prefix, not a string one
@@ -141,7 +189,9 @@ async def test_series_filters(store: Store, make_client: MakeClient) -> None:
     assert net["html_url"] == f"/series/{ids['net']}"
 
 
-async def test_cursor_pagination_walks_everything_once(store: Store, make_client: MakeClient) -> None:
+async def test_cursor_pagination_walks_everything_once(
+    store: Store, make_client: MakeClient
+) -> None:
     ids = await fill(store)
     client = await make_client()
     seen: list[int] = []
@@ -200,17 +250,24 @@ async def test_one_series_with_everything(store: Store, make_client: MakeClient)
     marked = [line for line in kc015["hunk"]["lines"] if line["mark"]]
     assert marked == [{"op": "+", "old": None, "new": 11, "text": "\ttristate", "mark": True}]
     assert kc015["witness"]["config"] == [
-        "CONFIG_IOMMUFD=y", "CONFIG_IOMMUFD_DRIVER=m", "CONFIG_VFIO=m"
+        "CONFIG_IOMMUFD=y",
+        "CONFIG_IOMMUFD_DRIVER=m",
+        "CONFIG_VFIO=m",
     ]
     assert kc015["witness"]["arch"] == "x86_64"
     assert kc015["rule_html_url"] == "https://bot.example.org/rules/KC015"
     assert doc["builds"][0]["result"] == "failed"
     assert any("reviewbot check" in line for line in doc["reproduce"])
-    assert doc["reproduce"][-1].startswith(f"curl -sSf https://bot.example.org/api/v1/series/{ids['iommu_v2']}/mbox")
+    assert doc["reproduce"][-1].startswith(
+        f"curl -sSf https://bot.example.org/api/v1/series/{ids['iommu_v2']}/mbox"
+    )
 
     assert (await client.get("/api/v1/series/999999")).status == 404
     bad = await client.get("/api/v1/series/abc", valid_request=False)
-    assert bad.status == 400 and "id: expected a positive whole number" in bad.json()["error"]["message"]
+    assert (
+        bad.status == 400
+        and "id: expected a positive whole number" in bad.json()["error"]["message"]
+    )
 
 
 async def test_series_mbox_round_trips(store: Store, make_client: MakeClient) -> None:
@@ -267,7 +324,9 @@ async def add_token(store: Store, name: str, scopes: tuple[str, ...] = ("submit"
 SUBMISSION = patch_mail("sub.1@example.org", "[PATCH] kbuild: a submitted change", MAKEFILE_DIFF)
 
 
-async def test_submission_needs_a_token_and_is_stored(store: Store, make_client: MakeClient) -> None:
+async def test_submission_needs_a_token_and_is_stored(
+    store: Store, make_client: MakeClient
+) -> None:
     token = await add_token(store, "ci-bot")
     reader = await add_token(store, "reader", ())
     client = await make_client()
@@ -279,14 +338,21 @@ async def test_submission_needs_a_token_and_is_stored(store: Store, make_client:
         assert reply.status == 401, auth
         assert "API token" in reply.json()["error"]["message"]
     forbidden = await client.post(
-        "/api/v1/submissions", data=mbox, headers=headers | {"Authorization": f"Bearer {reader}"},
+        "/api/v1/submissions",
+        data=mbox,
+        headers=headers | {"Authorization": f"Bearer {reader}"},
         valid_request=False,
     )
     assert forbidden.status == 403
     assert await store.message("sub.1@example.org") is None
 
     auth = headers | {"Authorization": f"Bearer {token}"}
-    reply = await client.post("/api/v1/submissions", params={"list": "linux-kbuild.vger.kernel.org"}, data=mbox, headers=auth)
+    reply = await client.post(
+        "/api/v1/submissions",
+        params={"list": "linux-kbuild.vger.kernel.org"},
+        data=mbox,
+        headers=auth,
+    )
     assert reply.status == 202, reply.text
     accepted = reply.json()
     assert accepted["messages"] == [{"message_id": "sub.1@example.org", "stored": "new"}]
@@ -308,7 +374,11 @@ async def test_submission_needs_a_token_and_is_stored(store: Store, make_client:
     [
         (b"", 400, "empty"),
         (b"\x00\x01garbage", 400, "not a mailbox"),
-        (b"From: a@b\nSubject: hi\nMessage-ID: <x@y>\n\njust words\n", 422, "no message carries a patch"),
+        (
+            b"From: a@b\nSubject: hi\nMessage-ID: <x@y>\n\njust words\n",
+            422,
+            "no message carries a patch",
+        ),
         (b"x" * 5000, 413, "too large (at most 4096 bytes)"),
     ],
 )
@@ -318,7 +388,8 @@ async def test_bad_submissions(
     token = await add_token(store, "ci")
     client = await make_client(max_submission_bytes=4096)
     reply = await client.post(
-        "/api/v1/submissions", data=body,
+        "/api/v1/submissions",
+        data=body,
         headers={"Content-Type": "text/plain", "Authorization": f"Bearer {token}"},
         valid_request=bool(body),  # an empty body breaks the contract on purpose
     )
@@ -361,7 +432,9 @@ async def test_status_and_metrics(store: Store, make_client: MakeClient) -> None
     errors = {s.labels["source"]: s.value for s in families["reviewbot_source_error"].samples}
     assert errors == {"lore:linux-kbuild": 0.0, "patchwork:kbuild": 1.0}
     served = families["reviewbot_http_requests"].samples
-    assert any(s.labels["route"] == "/api/v1/status" and s.labels["status"] == "200" for s in served)
+    assert any(
+        s.labels["route"] == "/api/v1/status" and s.labels["status"] == "200" for s in served
+    )
     health = await client.get("/healthz")
     assert health.json() == {"status": "ok"}
 

@@ -26,8 +26,11 @@ diff --git a/{EVIL_PATH} b/{EVIL_PATH}
 async def hostile(store: Store) -> int:
     subject = f"[PATCH] {EVIL} {CONTROL}subject"
     raw = patch_mail(
-        "evil@example.org", subject.replace("\x00", ""), EVIL_DIFF,
-        sender=f'"{EVIL}" <evil@example.org>', body=f"{EVIL}\n{CONTROL}\n",
+        "evil@example.org",
+        subject.replace("\x00", ""),
+        EVIL_DIFF,
+        sender=f'"{EVIL}" <evil@example.org>',
+        body=f"{EVIL}\n{CONTROL}\n",
     )
     revision = await add_revision(
         store,
@@ -38,8 +41,13 @@ async def hostile(store: Store) -> int:
             patches=[("evil@example.org", raw)],
             findings=[
                 FindingSpec(
-                    "KC001", "error", EVIL_PATH, 2, f"{EVIL} {CONTROL}",
-                    hint=EVIL, evidence=(EVIL + CONTROL,),
+                    "KC001",
+                    "error",
+                    EVIL_PATH,
+                    2,
+                    f"{EVIL} {CONTROL}",
+                    hint=EVIL,
+                    evidence=(EVIL + CONTROL,),
                 )
             ],
             summary={"builds": [{"arch": EVIL, "target": EVIL_PATH, "log": EVIL + CONTROL}]},
@@ -62,8 +70,15 @@ async def test_hostile_mail_renders_harmlessly_on_every_page(
 ) -> None:
     revision = await hostile(store)
     client = await make_client()
-    pages = ["/", f"/series/{revision}", "/rules", "/rules/KC001", "/status",
-             "/?submitter=evil", "/?path=drivers"]
+    pages = [
+        "/",
+        f"/series/{revision}",
+        "/rules",
+        "/rules/KC001",
+        "/status",
+        "/?submitter=evil",
+        "/?path=drivers",
+    ]
     for page in pages:
         reply = await client.get(page)
         assert reply.status == 200, page
@@ -85,8 +100,9 @@ async def test_hostile_mail_renders_harmlessly_on_every_page(
 
 async def test_error_pages_for_browsers_are_html(store: Store, make_client: MakeClient) -> None:
     client = await make_client()
-    reply = await client.get(f"/series/99?{EVIL}", headers={"Accept": "text/html"},
-                             valid_request=False)
+    reply = await client.get(
+        f"/series/99?{EVIL}", headers={"Accept": "text/html"}, valid_request=False
+    )
     assert reply.status in (400, 404) and reply.content_type == "text/html"
     assert_harmless(reply.text)
     api = await client.get("/series/99")
@@ -100,7 +116,12 @@ async def test_list_page_filters_and_pages(store: Store, make_client: MakeClient
             store,
             RevisionSpec(
                 subject=f"[PATCH] lib: change {n}",
-                patches=[(f"p{n}@example.org", patch_mail(f"p{n}@example.org", f"[PATCH] lib: change {n}", diff))],
+                patches=[
+                    (
+                        f"p{n}@example.org",
+                        patch_mail(f"p{n}@example.org", f"[PATCH] lib: change {n}", diff),
+                    )
+                ],
             ),
         )
     client = await make_client()
