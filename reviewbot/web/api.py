@@ -70,8 +70,11 @@ async def revision_document(request: web.Request, revision_id: int) -> dict[str,
     detail = await webq.revision(state.store, revision_id)
     if detail is None:
         raise ApiError(404, f"no series revision {revision_id}")
-    ids = [p.message_id for p in detail.patches]
-    raws = await webq.raw_messages(state.store, ids) if detail.findings else {}
+    named = {f.patch_message_id for f in detail.findings}
+    ids = [p.message_id for p in detail.patches if p.message_id in named]
+    if any(f.patch_message_id not in ids for f in detail.findings):
+        ids = [p.message_id for p in detail.patches]  # a finding on the whole series
+    raws = await webq.raw_messages(state.store, ids) if ids else {}
 
     def parse() -> dict[str, tuple[FileChange, ...]]:
         return {m: state.changes_of(m, raw) for m, raw in raws.items()}
