@@ -235,6 +235,7 @@ MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
             " path TEXT NOT NULL,"
             " PRIMARY KEY (patch_id, path))",
             "CREATE INDEX web_touched_path ON web_touched (path, revision_id)",
+            "CREATE INDEX web_touched_revision ON web_touched (revision_id, path)",
             # mboxes posted to the API: which token, which messages (to poll)
             "CREATE TABLE web_submissions ("
             " id INTEGER PRIMARY KEY,"
@@ -364,10 +365,20 @@ WEB_FILTER_SUBMITTER: Final = (
 )
 WEB_FILTER_STATE: Final = " AND rv.state = ?"  # state
 WEB_FILTER_SINCE: Final = " AND rv.updated >= ?"  # ISO time
-# a file, or anything under a directory: (path, path + '/', path + '0')
+# a file, or anything under a directory: (path, path + '/', path + '0'). Two forms: IN
+# reads the few matching rows through the path index (a rare path); EXISTS walks the
+# revisions newest first and stops at a page (a common path, where IN would sort thousands)
 WEB_FILTER_PATH: Final = (
     " AND rv.id IN (SELECT t.revision_id FROM web_touched t"
     " WHERE t.path = ? OR (t.path >= ? AND t.path < ?))"
+)
+WEB_FILTER_PATH_COMMON: Final = (
+    " AND EXISTS (SELECT 1 FROM web_touched t WHERE t.revision_id = rv.id"
+    " AND (t.path = ? OR (t.path >= ? AND t.path < ?)))"
+)
+WEB_PATH_ROWS: Final = (
+    "SELECT count(*) FROM (SELECT 1 FROM web_touched"
+    " WHERE path = ? OR (path >= ? AND path < ?) LIMIT ?)"
 )
 # any of these paths (a JSON list)
 WEB_FILTER_PATHS: Final = (

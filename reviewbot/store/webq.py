@@ -193,7 +193,10 @@ class Submission:
     message_ids: tuple[str, ...]
 
 
-def _filter_sql(flt: SeriesFilter) -> tuple[str, list[Any]]:
+COMMON_PATH_ROWS = 300  # above this many touched rows, a path filter walks revisions
+
+
+def _filter_sql(flt: SeriesFilter, common_path: bool = False) -> tuple[str, list[Any]]:
     where = ""
     params: list[Any] = []
     if flt.list_id is not None:
@@ -210,7 +213,7 @@ def _filter_sql(flt: SeriesFilter) -> tuple[str, list[Any]]:
         where += sql.WEB_FILTER_SINCE
         params.append(flt.since)
     if flt.path is not None:
-        where += sql.WEB_FILTER_PATH
+        where += sql.WEB_FILTER_PATH_COMMON if common_path else sql.WEB_FILTER_PATH
         params += [flt.path, flt.path + "/", flt.path + "0"]
     if flt.paths is not None:
         where += sql.WEB_FILTER_PATHS
@@ -226,7 +229,12 @@ async def list_series(
     store: Store, flt: SeriesFilter, before: int | None, limit: int
 ) -> tuple[list[SeriesRow], int | None]:
     """A page of revisions, newest first, and the id to continue before (None at the end)."""
-    where, params = _filter_sql(flt)
+    common = False
+    if flt.path is not None:
+        bounds = (flt.path, flt.path + "/", flt.path + "0", COMMON_PATH_ROWS + 1)
+        (rows_for_path,) = await store.fetchone(sql.WEB_PATH_ROWS, bounds)
+        common = int(rows_for_path) > COMMON_PATH_ROWS
+    where, params = _filter_sql(flt, common)
     statement = sql.WEB_SERIES_LIST_HEAD + where + sql.WEB_SERIES_LIST_TAIL
     start = before if before is not None else 2**62
     rows = await store.fetchall(statement, [start, *params, limit + 1])

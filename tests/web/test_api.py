@@ -495,3 +495,21 @@ async def test_every_route_is_in_the_openapi_file(store: Store, make_client: Mak
     for resource in client.client.app.router.resources():
         canonical = resource.canonical.replace("{message_id:.+}", "{message_id}")
         assert canonical in paths, canonical
+
+
+async def test_path_filter_gives_the_same_answer_in_both_forms(
+    store: Store, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await fill(store)
+    await make_client()  # indexes the touched files
+    answers = []
+    for threshold in (10_000, 0):  # IN through the path index, then EXISTS per revision
+        monkeypatch.setattr(webq, "COMMON_PATH_ROWS", threshold)
+        for path in ("drivers/iommu", "drivers/net/foo/Makefile", "drivers/io", "fs"):
+            rows, _ = await webq.list_series(store, webq.SeriesFilter(path=path), None, 50)
+            answers.append((threshold, path, [r.id for r in rows]))
+    by_path: dict[str, set[tuple[int, ...]]] = {}
+    for _, path, found in answers:
+        by_path.setdefault(path, set()).add(tuple(found))
+    assert all(len(forms) == 1 for forms in by_path.values())
+    assert by_path["drivers/iommu"] == {(ids["iommu_v2"], ids["iommu_v1"])}
