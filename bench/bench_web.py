@@ -246,14 +246,24 @@ async def load(
     return latencies, failures, wall
 
 
-def row(name: str, latencies: list[float], failures: int, wall: float) -> str:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def row(
+    name: str, latencies: list[float], failures: int, wall: float, cpu: float, warm: int
+) -> str:
     if not latencies:
         return f"{name:34s} no successful requests ({failures} failed)"
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    count = len(ordered) + failures + warm  # CPU time covers the warm-up requests too
     return (
         f"{name:34s} {len(ordered):6d} {len(ordered) / wall:8.0f} "
-        f"{statistics.median(ordered) * 1000:8.2f} {p99 * 1000:8.2f} {failures:5d}"
+        f"{statistics.median(ordered) * 1000:8.2f} {p99 * 1000:8.2f} "
+        f"{cpu / max(count, 1) * 1000:8.2f} {failures:5d}"
     )
 
 
@@ -306,7 +316,7 @@ async def run(args: argparse.Namespace) -> int:
                 f"concurrency {args.concurrency}, at most {args.requests} requests or "
                 f"{args.seconds:.0f} s per scenario; 127.0.0.1"
             )
-            head = ("reqs", "req/s", "p50 ms", "p99 ms")
+            head = ("reqs", "req/s", "p50 ms", "p99 ms", "cpu ms")
             print(
                 f"{'scenario':34s} {head[0]:>6s} "
                 + " ".join(f"{h:>8s}" for h in head[1:])
@@ -314,6 +324,8 @@ async def run(args: argparse.Namespace) -> int:
             )
             worst = 0.0
             for name, port, urls in scenarios:
+                pid = (peer if port == peer_port else app).pid
+                before = cpu_seconds(pid)
                 latencies, failures, wall = await load(
                     f"http://127.0.0.1:{port}",
                     urls,
@@ -321,13 +333,17 @@ async def run(args: argparse.Namespace) -> int:
                     args.seconds,
                     args.concurrency,
                 )
-                print(row(name, latencies, failures, wall), flush=True)
+                cpu = cpu_seconds(pid) - before
+                warm = min(20, len(urls))
+                print(row(name, latencies, failures, wall, cpu, warm), flush=True)
                 if not name.startswith("peer") and latencies:
                     ordered = sorted(latencies)
                     worst = max(worst, ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))])
             print(
                 f"target p99 <= 50 ms: {'met' if worst <= 0.050 else 'NOT met'} "
-                f"(worst p99 {worst * 1000:.1f} ms)"
+                f"(worst p99 {worst * 1000:.1f} ms); load average now "
+                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; cpu ms = the server's "
+                "CPU time per request, all its threads"
             )
         finally:
             for proc in (app, peer):

@@ -15,7 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiosqlite
+
 from reviewbot.store import sql
+from reviewbot.store.db import StoreError
 from reviewbot.store.store import Store, iso, parse_iso
 
 SEVERITIES_AT_LEAST: dict[str, tuple[str, ...]] = {
@@ -196,6 +199,22 @@ class Submission:
 COMMON_PATH_ROWS = 300  # above this many touched rows, a path filter walks revisions
 
 
+async def _rows(store: Store, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+    """All rows in one hop to aiosqlite's thread (execute + fetch + close in one call).
+
+    Store.fetchall takes three hops; under load each hop can wait a GIL switch interval,
+    and the series page runs half a dozen queries."""
+    try:
+        return list(await store.conn.execute_fetchall(statement, params))
+    except aiosqlite.Error as exc:
+        raise StoreError(f"store read failed: {exc}") from exc
+
+
+async def _row(store: Store, statement: str, params: Sequence[Any] = ()) -> Any:
+    rows = await _rows(store, statement, params)
+    return rows[0] if rows else None
+
+
 def _filter_sql(flt: SeriesFilter, common_path: bool = False) -> tuple[str, list[Any]]:
     where = ""
     params: list[Any] = []
@@ -232,19 +251,19 @@ async def list_series(
     common = False
     if flt.path is not None:
         bounds = (flt.path, flt.path + "/", flt.path + "0", COMMON_PATH_ROWS + 1)
-        (rows_for_path,) = await store.fetchone(sql.WEB_PATH_ROWS, bounds)
+        (rows_for_path,) = await _row(store, sql.WEB_PATH_ROWS, bounds)
         common = int(rows_for_path) > COMMON_PATH_ROWS
     where, params = _filter_sql(flt, common)
     statement = sql.WEB_SERIES_LIST_HEAD + where + sql.WEB_SERIES_LIST_TAIL
     start = before if before is not None else 2**62
-    rows = await store.fetchall(statement, [start, *params, limit + 1])
+    rows = await _rows(store, statement, [start, *params, limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     review_ids = [row[12] for row in rows if row[12] is not None]
     counts: dict[int, dict[str, int]] = {}
     if review_ids:
-        for review_id, severity, n in await store.fetchall(
-            sql.WEB_FINDING_COUNTS, (json.dumps(review_ids),)
+        for review_id, severity, n in await _rows(
+            store, sql.WEB_FINDING_COUNTS, (json.dumps(review_ids),)
         ):
             counts.setdefault(int(review_id), {})[severity] = int(n)
     out = [
@@ -289,18 +308,18 @@ def _summary(text: str) -> dict[str, Any]:
 
 async def revision(store: Store, revision_id: int) -> RevisionDetail | None:
     """One revision with its series' revisions, patches, current review and findings."""
-    row = await store.fetchone(sql.WEB_REVISION, (revision_id,))
+    row = await _row(store, sql.WEB_REVISION, (revision_id,))
     if row is None:
         return None
     revisions = tuple(
         RevisionBrief(int(r[0]), int(r[1]), r[2], r[3], r[4])
-        for r in await store.fetchall(sql.WEB_SERIES_REVISIONS, (row[1],))
+        for r in await _rows(store, sql.WEB_SERIES_REVISIONS, (row[1],))
     )
     patches = tuple(
         PatchRow(int(p[0]), int(p[1]), p[2], p[3], tuple(json.loads(p[4] or "[]")))
-        for p in await store.fetchall(sql.WEB_PATCHES, (revision_id,))
+        for p in await _rows(store, sql.WEB_PATCHES, (revision_id,))
     )
-    review_row = await store.fetchone(sql.WEB_REVIEW, (revision_id, row[14]))
+    review_row = await _row(store, sql.WEB_REVIEW, (revision_id, row[14]))
     review = None
     findings: tuple[FindingRow, ...] = ()
     if review_row is not None:
@@ -331,7 +350,7 @@ async def revision(store: Store, revision_id: int) -> RevisionDetail | None:
                 hint=f[8],
                 evidence=_evidence(f[9]),
             )
-            for f in await store.fetchall(sql.WEB_FINDINGS, (review.id,))
+            for f in await _rows(store, sql.WEB_FINDINGS, (review.id,))
         )
     return RevisionDetail(
         id=int(row[0]),
@@ -361,14 +380,14 @@ async def revision(store: Store, revision_id: int) -> RevisionDetail | None:
 
 
 async def patch_by_message_id(store: Store, message_id: str) -> PatchLookup | None:
-    row = await store.fetchone(sql.WEB_PATCH_BY_MSGID, (message_id,))
+    row = await _row(store, sql.WEB_PATCH_BY_MSGID, (message_id,))
     if row is None:
         return None
     return PatchLookup(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
 
 
 async def raw_messages(store: Store, message_ids: Sequence[str]) -> dict[str, bytes]:
-    rows = await store.fetchall(sql.WEB_RAW_MESSAGES, (json.dumps(list(message_ids)),))
+    rows = await _rows(store, sql.WEB_RAW_MESSAGES, (json.dumps(list(message_ids)),))
     return {row[0]: bytes(row[1]) for row in rows}
 
 
@@ -385,13 +404,13 @@ def _age(now: float, when: str | None) -> float | None:
 async def status(store: Store, clock: Callable[[], float] = time.time) -> Status:
     """Queue, oldest pending, arrival -> report latency over the last day, source lags."""
     now = clock()
-    states = {state: int(n) for state, n in await store.fetchall(sql.WEB_REVISION_STATES)}
-    oldest = await store.fetchone(sql.WEB_OLDEST_QUEUED)
-    new_count, new_oldest = await store.fetchone(sql.WEB_NEW_MESSAGES)
-    out_count, out_oldest = await store.fetchone(sql.WEB_OUTBOX_PENDING)
+    states = {state: int(n) for state, n in await _rows(store, sql.WEB_REVISION_STATES)}
+    oldest = await _row(store, sql.WEB_OLDEST_QUEUED)
+    new_count, new_oldest = await _row(store, sql.WEB_NEW_MESSAGES)
+    out_count, out_oldest = await _row(store, sql.WEB_OUTBOX_PENDING)
     spans = sorted(
         max(0.0, parse_iso(finished) - parse_iso(first_seen))
-        for first_seen, finished in await store.fetchall(sql.WEB_LATENCIES, (iso(now - 86400),))
+        for first_seen, finished in await _rows(store, sql.WEB_LATENCIES, (iso(now - 86400),))
     )
     sources = tuple(
         SourceLag(
@@ -437,14 +456,14 @@ async def findings_by_path(
         params.append(json.dumps(sorted(paths)))
     statement += sql.WEB_FINDINGS_BY_PATH_TAIL
     params.append(limit)
-    return [(r, p, int(n)) for r, p, n in await store.fetchall(statement, params)]
+    return [(r, p, int(n)) for r, p, n in await _rows(store, statement, params)]
 
 
 # -- touched files ------------------------------------------------------------------------
 
 
 async def unindexed_patches(store: Store, limit: int) -> list[tuple[int, int, bytes | None]]:
-    rows = await store.fetchall(sql.WEB_UNINDEXED_PATCHES, (limit,))
+    rows = await _rows(store, sql.WEB_UNINDEXED_PATCHES, (limit,))
     return [(int(a), int(b), None if raw is None else bytes(raw)) for a, b, raw in rows]
 
 
@@ -455,12 +474,12 @@ async def add_touched(store: Store, rows: Sequence[tuple[int, int, str]]) -> Non
 
 
 async def touched_watermark(store: Store) -> tuple[int, int]:
-    count, top = await store.fetchone(sql.WEB_TOUCHED_WATERMARK)
+    count, top = await _row(store, sql.WEB_TOUCHED_WATERMARK)
     return int(count), int(top)
 
 
 async def touched_paths(store: Store) -> list[str]:
-    return [row[0] for row in await store.fetchall(sql.WEB_TOUCHED_PATHS)]
+    return [row[0] for row in await _rows(store, sql.WEB_TOUCHED_PATHS)]
 
 
 # -- tokens and submissions ---------------------------------------------------------------
@@ -469,14 +488,14 @@ async def touched_paths(store: Store) -> list[str]:
 async def tokens(store: Store) -> list[TokenRecord]:
     return [
         TokenRecord(name, digest, tuple(json.loads(scopes)))
-        for name, digest, scopes in await store.fetchall(sql.WEB_TOKENS)
+        for name, digest, scopes in await _rows(store, sql.WEB_TOKENS)
     ]
 
 
 async def token_list(store: Store) -> list[tuple[str, tuple[str, ...], str]]:
     return [
         (name, tuple(json.loads(scopes)), created)
-        for name, scopes, created in await store.fetchall(sql.WEB_TOKEN_LIST)
+        for name, scopes, created in await _rows(store, sql.WEB_TOKEN_LIST)
     ]
 
 
@@ -507,14 +526,14 @@ async def add_submission(
 
 
 async def submission(store: Store, submission_id: int) -> Submission | None:
-    row = await store.fetchone(sql.WEB_SUBMISSION, (submission_id,))
+    row = await _row(store, sql.WEB_SUBMISSION, (submission_id,))
     if row is None:
         return None
     return Submission(int(row[0]), row[1], row[2], row[3], tuple(json.loads(row[4])))
 
 
 async def message_states(store: Store, message_ids: Sequence[str]) -> list[MessageState]:
-    rows = await store.fetchall(sql.WEB_MESSAGE_STATES, (json.dumps(list(message_ids)),))
+    rows = await _rows(store, sql.WEB_MESSAGE_STATES, (json.dumps(list(message_ids)),))
     return [
         MessageState(row[0], row[1], row[2], None if row[3] is None else int(row[3]), row[4])
         for row in rows
