@@ -395,27 +395,24 @@ WEB_FINDING_COUNTS: Final = (
     "SELECT review_id, severity, count(*) FROM findings"
     " WHERE review_id IN (SELECT value FROM json_each(?)) GROUP BY review_id, severity"
 )
+# one revision, its current review, its series' revisions and its patches (with the files
+# they touch) in one statement: the series page is the hot path
 WEB_REVISION: Final = (
     "SELECT rv.id, rv.series_id, rv.version, rv.head_message_id, rv.cover_message_id,"
     " rv.subject, rv.total, rv.received, rv.complete, rv.base_commit, rv.first_seen,"
     " rv.updated, rv.state, rv.generation, rv.reviewed_generation,"
-    " s.subject, s.submitter, s.list_id, s.change_id"
-    " FROM revisions rv JOIN series s ON s.id = rv.series_id WHERE rv.id = ?"
-)
-WEB_SERIES_REVISIONS: Final = (
-    "SELECT id, version, subject, state, first_seen FROM revisions"
-    " WHERE series_id = ? ORDER BY version, id"
-)
-WEB_PATCHES: Final = (
-    "SELECT p.id, p.number, p.message_id, p.subject,"
-    " (SELECT json_group_array(t.path) FROM web_touched t"
-    "  WHERE t.patch_id = p.id AND t.path != '') FROM patches p"
-    " WHERE p.revision_id = ? ORDER BY p.number"
-)
-WEB_REVIEW: Final = (
-    "SELECT id, generation, started, finished, state, partial, base_kind, base_ref,"
-    " base_commit, tree, summary, error FROM reviews"
-    " WHERE revision_id = ? AND generation = ?"
+    " s.subject, s.submitter, s.list_id, s.change_id,"
+    " r.id, r.generation, r.started, r.finished, r.state, r.partial, r.base_kind, r.base_ref,"
+    " r.base_commit, r.tree, r.summary, r.error,"
+    " (SELECT json_group_array(json_array(o.id, o.version, o.subject, o.state, o.first_seen))"
+    "  FROM (SELECT * FROM revisions WHERE series_id = rv.series_id ORDER BY version, id) o),"
+    " (SELECT json_group_array(json_array(p.id, p.number, p.message_id, p.subject,"
+    "   json((SELECT json_group_array(t.path) FROM web_touched t"
+    "    WHERE t.patch_id = p.id AND t.path != ''))))"
+    "  FROM (SELECT * FROM patches WHERE revision_id = rv.id ORDER BY number) p)"
+    " FROM revisions rv JOIN series s ON s.id = rv.series_id"
+    " LEFT JOIN reviews r ON r.revision_id = rv.id AND r.generation = rv.reviewed_generation"
+    " WHERE rv.id = ?"
 )
 WEB_FINDINGS: Final = (
     "SELECT id, patch_message_id, rule, name, severity, path, line, message, hint, evidence"

@@ -312,30 +312,28 @@ async def revision(store: Store, revision_id: int) -> RevisionDetail | None:
     if row is None:
         return None
     revisions = tuple(
-        RevisionBrief(int(r[0]), int(r[1]), r[2], r[3], r[4])
-        for r in await _rows(store, sql.WEB_SERIES_REVISIONS, (row[1],))
+        RevisionBrief(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in json.loads(row[31])
     )
     patches = tuple(
-        PatchRow(int(p[0]), int(p[1]), p[2], p[3], tuple(json.loads(p[4] or "[]")))
-        for p in await _rows(store, sql.WEB_PATCHES, (revision_id,))
+        PatchRow(int(p[0]), int(p[1]), p[2], p[3], tuple(p[4] or ()))
+        for p in json.loads(row[32])
     )
-    review_row = await _row(store, sql.WEB_REVIEW, (revision_id, row[14]))
     review = None
     findings: tuple[FindingRow, ...] = ()
-    if review_row is not None:
+    if row[19] is not None:
         review = ReviewRow(
-            id=int(review_row[0]),
-            generation=int(review_row[1]),
-            started=review_row[2],
-            finished=review_row[3],
-            state=review_row[4],
-            partial=bool(review_row[5]),
-            base_kind=review_row[6],
-            base_ref=review_row[7],
-            base_commit=review_row[8],
-            tree=review_row[9],
-            summary=_summary(review_row[10]),
-            error=review_row[11],
+            id=int(row[19]),
+            generation=int(row[20]),
+            started=row[21],
+            finished=row[22],
+            state=row[23],
+            partial=bool(row[24]),
+            base_kind=row[25],
+            base_ref=row[26],
+            base_commit=row[27],
+            tree=row[28],
+            summary=_summary(row[29]),
+            error=row[30],
         )
         findings = tuple(
             FindingRow(
