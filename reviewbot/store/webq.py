@@ -315,8 +315,7 @@ async def revision(store: Store, revision_id: int) -> RevisionDetail | None:
         RevisionBrief(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in json.loads(row[31])
     )
     patches = tuple(
-        PatchRow(int(p[0]), int(p[1]), p[2], p[3], tuple(p[4] or ()))
-        for p in json.loads(row[32])
+        PatchRow(int(p[0]), int(p[1]), p[2], p[3], tuple(p[4] or ())) for p in json.loads(row[32])
     )
     review = None
     findings: tuple[FindingRow, ...] = ()
