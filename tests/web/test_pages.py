@@ -88,6 +88,8 @@ async def test_hostile_mail_renders_harmlessly_on_every_page(
     series = (await client.get(f"/series/{revision}")).text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in series  # shown, as text
     assert "\\x1b[31m" in series  # control characters made visible
+    # the hostile file name, in the patch's file list and the hunk header, as text
+    assert series.count("drivers/&lt;b&gt;&#34;x&#34;&lt;/b&gt;/evil.c") >= 3
     status = (await client.get("/status")).text
     assert "remote said &lt;script&gt;" in status
     # JSON escapes nothing away: the client gets the real text, safely encoded
