@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp_jinja2
 import jinja2
+import markupsafe
 from aiohttp import web
 
 from reviewbot.errors import InfrastructureError
@@ -128,6 +129,8 @@ async def _limited(request: web.Request, handler: Handler, state: WebState) -> w
 
 def _printable(value: Any) -> Any:
     """Every value a template prints: control and bidi characters shown as \\xNN."""
+    if isinstance(value, markupsafe.Markup):
+        return value  # already safe HTML (the rendered rule docs)
     if isinstance(value, str) and _CONTROL.search(value):
         return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     return value
