@@ -4,17 +4,22 @@ Every response goes through CheckedClient, which validates it against openapi.ya
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from reviewbot.config import Config
 from reviewbot.mail.mbox import read_input
 from reviewbot.rules.registry import RULES
 from reviewbot.store import webq
 from reviewbot.store.store import Store, parse_iso
+from reviewbot.web import create_app
 from reviewbot.web.auth import new_token, token_hash
+from reviewbot.web.settings import WebSettings
 from tests.web.conftest import MakeClient
 from tests.web.storefill import FindingSpec, RevisionSpec, add_revision, patch_mail
 
@@ -513,3 +518,22 @@ async def test_path_filter_gives_the_same_answer_in_both_forms(
         by_path.setdefault(path, set()).add(tuple(found))
     assert all(len(forms) == 1 for forms in by_path.values())
     assert by_path["drivers/iommu"] == {(ids["iommu_v2"], ids["iommu_v1"])}
+
+
+async def test_the_apps_indexer_loop_picks_up_new_patches(
+    store: Store, aiohttp_client: Any, tmp_path: Path
+) -> None:
+    """The background loop (started in cleanup_ctx) indexes patches stored while it runs."""
+    settings = WebSettings(index_interval=0.05, anonymous_burst=10_000)
+    config = Config(cache_dir=tmp_path, tree=tmp_path, web=settings)
+    client = await aiohttp_client(create_app(config, store))
+    ids = await fill(store)  # after the app started
+    for _ in range(200):
+        reply = await client.get("/api/v1/series", params={"path": "drivers/net/foo"})
+        found = [item["id"] for item in (await reply.json())["items"]]
+        if len(found) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert found == [ids["queued"], ids["net"]]
+    await client.close()  # cleanup_ctx cancels the loop; nothing is left running
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "reviewbot-web-indexer"]
