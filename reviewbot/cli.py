@@ -1,4 +1,4 @@
-"""Command line: `reviewbot check`, `tree`, `rules`, `serve` and `status` (parsing only)."""
+"""Command line: check, tree, rules, serve, status, outbox and web (parsing only)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from reviewbot.mail.parse import parse_mail
 from reviewbot.mail.series import assemble
 from reviewbot.model import Message, Series
 from reviewbot.report import Skipped, exit_status, to_json, to_text
+from reviewbot.respond.cli import add_parser as add_outbox_parser
 from reviewbot.review import Reviewer, ReviewSettings
 from reviewbot.rules.registry import RULES
-from reviewbot.respond.cli import add_parser as add_outbox_parser
 from reviewbot.tree.fetch import ensure_default_tree
 from reviewbot.tree.identity import describe_tree
 from reviewbot.tree.index import TreeIndex, build_index
+from reviewbot.web.command import add_web_parser
 
 log = logging.getLogger("reviewbot")
 
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(func=cmd_rules)
     add_outbox_parser(sub)
+    add_web_parser(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ from reviewbot.errors import ConfigError
 from reviewbot.model import Severity
 from reviewbot.respond.policy import RespondConfig, parse_respond
 from reviewbot.rules.registry import RulePolicy, known_selector
+from reviewbot.web.settings import WebSettings, parse_web
 
 
 def default_cache_dir() -> Path:
@@ -37,6 +38,7 @@ class Config:
     build_executor: str = "local"
     # replies: sender, SMTP, patchwork, per-list policy ([respond], [lists.<id>.respond])
     respond: RespondConfig = field(default_factory=RespondConfig)
+    web: WebSettings = field(default_factory=WebSettings)  # [web]: see docs/web.md
 
     def policy_for(self, list_id: str | None) -> RulePolicy:
         if list_id and list_id in self.lists:
@@ -87,7 +89,16 @@ def load_config(path: Path | None) -> Config:
 
 def config_from_data(data: Mapping[str, Any], path: str) -> Config:
     """The review settings from a parsed TOML table (the service's sections taken out)."""
-    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build", "respond"}
+    unknown = set(data) - {
+        "cache_dir",
+        "tree",
+        "arches",
+        "rules",
+        "lists",
+        "build",
+        "respond",
+        "web",
+    }
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
     arches = data.get("arches", ["x86_64", "arm64"])
@@ -115,4 +126,5 @@ def config_from_data(data: Mapping[str, Any], path: str) -> Config:
         rules=_policy(data.get("rules", {}), "rules"),
         lists=lists,
         respond=parse_respond(data.get("respond", {}), data.get("lists", {})),
+        web=parse_web(data.get("web", {})),
     )

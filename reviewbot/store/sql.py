@@ -255,7 +255,31 @@ MIGRATIONS: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
             "CREATE INDEX outbox_revision ON outbox (revision_id, kind)",
         ),
     ),  # respond: outbox, silences, commands
-    (6, ()),  # web
+    (
+        6,  # web: touched files per patch (path filters), submissions, read indexes
+        (
+            # files each patch touches, filled by the web app's indexer from the raw mail;
+            # a patch without readable files gets one row with path '' (indexed, none)
+            "CREATE TABLE web_touched ("
+            " patch_id INTEGER NOT NULL REFERENCES patches (id),"
+            " revision_id INTEGER NOT NULL REFERENCES revisions (id),"
+            " path TEXT NOT NULL,"
+            " PRIMARY KEY (patch_id, path))",
+            "CREATE INDEX web_touched_path ON web_touched (path, revision_id)",
+            "CREATE INDEX web_touched_revision ON web_touched (revision_id, path)",
+            # mboxes posted to the API: which token, which messages (to poll)
+            "CREATE TABLE web_submissions ("
+            " id INTEGER PRIMARY KEY,"
+            " token_name TEXT NOT NULL,"
+            " created TEXT NOT NULL,"
+            " list_id TEXT NOT NULL DEFAULT '',"
+            " messages TEXT NOT NULL CHECK (json_valid(messages)))",
+            "CREATE INDEX web_findings_review_rule ON findings (review_id, rule, severity)",
+            "CREATE INDEX web_reviews_finished ON reviews (finished)",
+            "CREATE INDEX web_series_list ON series (list_id)",
+            "CREATE INDEX web_series_submitter ON series (submitter)",
+        ),
+    ),
 )
 
 # -- jobs ---------------------------------------------------------------------------------
@@ -636,3 +660,137 @@ SELECT_REVISION_OF_MESSAGE: Final = (
 )
 
 # -- web -----------------------------------------------------------------------------------
+
+# The series list is one SELECT with the filters the client gave ANDed in (webq.py joins
+# the WEB_FILTER_* fragments it needs; each takes the parameters its comment names).
+WEB_SERIES_LIST_HEAD: Final = (
+    "SELECT rv.id, rv.series_id, rv.version, rv.subject, rv.state, rv.total, rv.received,"
+    " rv.complete, rv.first_seen, rv.updated, s.list_id, s.submitter,"
+    " (SELECT r.id FROM reviews r WHERE r.revision_id = rv.id"
+    "  AND r.generation = rv.reviewed_generation) AS review_id"
+    " FROM revisions rv JOIN series s ON s.id = rv.series_id WHERE rv.id < ?"
+)
+WEB_SERIES_LIST_TAIL: Final = " ORDER BY rv.id DESC LIMIT ?"
+WEB_FILTER_LIST: Final = " AND s.list_id = ?"  # list id
+# part of the name or address, ASCII case ignored ('%text%' with % _ \\ escaped): one scan
+# of the submitter index, not one per row
+WEB_FILTER_SUBMITTER: Final = (
+    " AND rv.series_id IN (SELECT id FROM series WHERE submitter LIKE ? ESCAPE '\\')"
+)
+WEB_FILTER_STATE: Final = " AND rv.state = ?"  # state
+WEB_FILTER_SINCE: Final = " AND rv.updated >= ?"  # ISO time
+# a file, or anything under a directory: (path, path + '/', path + '0'). Two forms: IN
+# reads the few matching rows through the path index (a rare path); EXISTS walks the
+# revisions newest first and stops at a page (a common path, where IN would sort thousands)
+WEB_FILTER_PATH: Final = (
+    " AND rv.id IN (SELECT t.revision_id FROM web_touched t"
+    " WHERE t.path = ? OR (t.path >= ? AND t.path < ?))"
+)
+WEB_FILTER_PATH_COMMON: Final = (
+    " AND EXISTS (SELECT 1 FROM web_touched t WHERE t.revision_id = rv.id"
+    " AND (t.path = ? OR (t.path >= ? AND t.path < ?)))"
+)
+WEB_PATH_ROWS: Final = (
+    "SELECT count(*) FROM (SELECT 1 FROM web_touched"
+    " WHERE path = ? OR (path >= ? AND path < ?) LIMIT ?)"
+)
+# any of these paths (a JSON list)
+WEB_FILTER_PATHS: Final = (
+    " AND rv.id IN (SELECT t.revision_id FROM web_touched t"
+    " WHERE t.path IN (SELECT value FROM json_each(?)))"
+)
+# a finding in the current review: (rule or NULL, rule or NULL, three severities)
+WEB_FILTER_FINDING: Final = (
+    " AND EXISTS (SELECT 1 FROM reviews r JOIN findings f ON f.review_id = r.id"
+    " WHERE r.revision_id = rv.id AND r.generation = rv.reviewed_generation"
+    " AND (? IS NULL OR f.rule = ?) AND f.severity IN (?, ?, ?))"
+)
+WEB_FINDING_COUNTS: Final = (
+    "SELECT review_id, severity, count(*) FROM findings"
+    " WHERE review_id IN (SELECT value FROM json_each(?)) GROUP BY review_id, severity"
+)
+# one revision, its current review, its series' revisions and its patches (with the files
+# they touch) in one statement: the series page is the hot path
+WEB_REVISION: Final = (
+    "SELECT rv.id, rv.series_id, rv.version, rv.head_message_id, rv.cover_message_id,"
+    " rv.subject, rv.total, rv.received, rv.complete, rv.base_commit, rv.first_seen,"
+    " rv.updated, rv.state, rv.generation, rv.reviewed_generation,"
+    " s.subject, s.submitter, s.list_id, s.change_id,"
+    " r.id, r.generation, r.started, r.finished, r.state, r.partial, r.base_kind, r.base_ref,"
+    " r.base_commit, r.tree, r.summary, r.error,"
+    " (SELECT json_group_array(json_array(o.id, o.version, o.subject, o.state, o.first_seen))"
+    "  FROM (SELECT * FROM revisions WHERE series_id = rv.series_id ORDER BY version, id) o),"
+    " (SELECT json_group_array(json_array(p.id, p.number, p.message_id, p.subject,"
+    "   json((SELECT json_group_array(t.path) FROM web_touched t"
+    "    WHERE t.patch_id = p.id AND t.path != ''))))"
+    "  FROM (SELECT * FROM patches WHERE revision_id = rv.id ORDER BY number) p)"
+    " FROM revisions rv JOIN series s ON s.id = rv.series_id"
+    " LEFT JOIN reviews r ON r.revision_id = rv.id AND r.generation = rv.reviewed_generation"
+    " WHERE rv.id = ?"
+)
+WEB_FINDINGS: Final = (
+    "SELECT id, patch_message_id, rule, name, severity, path, line, message, hint, evidence"
+    " FROM findings WHERE review_id = ? ORDER BY id"
+)
+WEB_PATCH_BY_MSGID: Final = (
+    "SELECT p.id, p.number, p.message_id, p.subject, p.revision_id FROM patches p"
+    " WHERE p.message_id = ?"
+)
+WEB_RAW_MESSAGES: Final = (
+    "SELECT message_id, raw FROM messages WHERE message_id IN (SELECT value FROM json_each(?))"
+)
+# -- status
+WEB_REVISION_STATES: Final = "SELECT state, count(*) FROM revisions GROUP BY state"
+WEB_OLDEST_QUEUED: Final = "SELECT min(first_seen) FROM revisions WHERE state = 'queued'"
+WEB_NEW_MESSAGES: Final = "SELECT count(*), min(received) FROM messages WHERE kind = 'new'"
+WEB_OUTBOX_PENDING: Final = "SELECT count(*), min(created) FROM outbox WHERE state = 'pending'"
+WEB_LATENCIES: Final = (
+    "SELECT rv.first_seen, r.finished FROM reviews r JOIN revisions rv"
+    " ON rv.id = r.revision_id WHERE r.finished >= ? AND r.state = 'done'"
+)
+# -- the touched-files index
+WEB_UNINDEXED_PATCHES: Final = (
+    "SELECT p.id, p.revision_id, m.raw FROM patches p"
+    " LEFT JOIN messages m ON m.message_id = p.message_id"
+    " WHERE p.id > coalesce((SELECT max(patch_id) FROM web_touched), 0)"
+    " ORDER BY p.id LIMIT ?"
+)
+WEB_INSERT_TOUCHED: Final = (
+    "INSERT INTO web_touched (patch_id, revision_id, path) VALUES (?, ?, ?)"
+    " ON CONFLICT (patch_id, path) DO NOTHING"
+)
+WEB_TOUCHED_PATHS: Final = "SELECT DISTINCT path FROM web_touched WHERE path != ''"
+WEB_TOUCHED_WATERMARK: Final = (
+    "SELECT coalesce(max(rowid), 0), coalesce(max(patch_id), 0) FROM web_touched"
+)
+# findings per (rule, path) over the current reviews, for "which files trip which rule"
+WEB_FINDINGS_BY_PATH_HEAD: Final = (
+    "SELECT f.rule, f.path, count(*) FROM findings f JOIN reviews r ON r.id = f.review_id"
+    " JOIN revisions rv ON rv.id = r.revision_id AND r.generation = rv.reviewed_generation"
+    " WHERE r.finished >= ?"
+)
+WEB_FINDINGS_BY_PATH_PREFIX: Final = " AND (f.path = ? OR (f.path >= ? AND f.path < ?))"
+WEB_FINDINGS_BY_PATH_IN: Final = " AND f.path IN (SELECT value FROM json_each(?))"
+WEB_FINDINGS_BY_PATH_TAIL: Final = (
+    " GROUP BY f.rule, f.path ORDER BY count(*) DESC, f.rule, f.path LIMIT ?"
+)
+# -- tokens and submissions
+WEB_TOKENS: Final = "SELECT name, sha256, scopes FROM api_tokens ORDER BY name"
+WEB_TOKEN_LIST: Final = "SELECT name, scopes, created FROM api_tokens ORDER BY name"
+WEB_INSERT_TOKEN: Final = (
+    "INSERT INTO api_tokens (name, sha256, scopes, created) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+WEB_DELETE_TOKEN: Final = "DELETE FROM api_tokens WHERE name = ?"
+WEB_INSERT_SUBMISSION: Final = (
+    "INSERT INTO web_submissions (token_name, created, list_id, messages) VALUES (?, ?, ?, ?)"
+)
+WEB_SUBMISSION: Final = (
+    "SELECT id, token_name, created, list_id, messages FROM web_submissions WHERE id = ?"
+)
+WEB_MESSAGE_STATES: Final = (
+    "SELECT m.message_id, m.kind, m.reason, rv.id, rv.state FROM messages m"
+    " LEFT JOIN patches p ON p.message_id = m.message_id"
+    " LEFT JOIN revisions rv ON rv.id = p.revision_id OR rv.cover_message_id = m.message_id"
+    " WHERE m.message_id IN (SELECT value FROM json_each(?))"
+)
