@@ -61,9 +61,17 @@ class Witness:
     detail: str = ""
     confirmed: bool | None = None  # by the kernel's conf: None when not asked
     conf_output: str = ""
+    # Values the assignments lead to (conf computes them; shown, never written).
+    implied: tuple[tuple[str, str], ...] = ()
 
     def text(self) -> str:
-        return " ".join(f"{name}={value}" for name, value in self.assignments)
+        """The .config lines of the witness, then what they imply for the named symbols."""
+        lines = " ".join(f"{name}={value}" for name, value in self.assignments)
+        given = dict(self.assignments)
+        rest = " ".join(f"{n}={v}" for n, v in self.implied if given.get(n) != v)
+        if not rest:
+            return lines or "the default configuration"
+        return f"{lines} (so {rest})" if lines else f"the default configuration (so {rest})"
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,13 @@ class KconfigFacts:
             for name, value in data.get("symbols", {}).items()
         }
         witnesses = tuple(
-            Witness(**{**w, "assignments": tuple(tuple(a) for a in w["assignments"])})
+            Witness(
+                **{
+                    **w,
+                    "assignments": tuple(tuple(a) for a in w["assignments"]),
+                    "implied": tuple(tuple(a) for a in w.get("implied", ())),
+                }
+            )
             for w in data.get("witnesses", ())
         )
         return cls(

@@ -144,7 +144,7 @@ class KconfigEvaluator:
             return delta
         witnesses = []
         for witness in delta.patched.witnesses:
-            if witness.kind == "unmet-select" and witness.found:
+            if witness.found:
                 ok, output = self.confirm(plan.after, delta.arch, witness)
                 witness = replace(witness, confirmed=ok, conf_output=output)
             witnesses.append(witness)

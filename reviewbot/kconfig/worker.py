@@ -27,20 +27,16 @@ import kconfiglib
 
 from reviewbot.kconfig.compat import OverlayKconfig
 from reviewbot.kconfig.env import kconfig_env
-from reviewbot.kconfig.facts import (
-    KconfigFacts,
-    collect,
-    loop_of,
-    witness_builtin_vs_module,
-    witness_enabled_without,
-    witness_unmet_select,
-)
+from reviewbot.kconfig.facts import KconfigFacts, Witness, collect, loop_of
+from reviewbot.kconfig.solver import BaseFormula, ask, describe
 
 _BASES: dict[tuple[str, str, str], kconfiglib.Kconfig | str] = {}
 _MAX_BASES = 4
 # The last patched parse per (tree, arch): in a series, patch k's "before" is patch k-1's
 # overlay, so keeping one parse per arch saves a full parse for every later patch.
 _LAST: dict[tuple[str, str, str], tuple[str, kconfiglib.Kconfig | str]] = {}
+# The solver formula of each warm base parse, built on the first witness query.
+_FORMULAS: dict[tuple[str, str, str], BaseFormula] = {}
 _DEFINED_AT = re.compile(r"\(defined at ([^:)]+):\d+\)")
 
 
@@ -53,7 +49,9 @@ def _base(srctree: str, arch: str, key: str) -> kconfiglib.Kconfig | str:
     slot = (srctree, arch, key)
     if slot not in _BASES:
         if len(_BASES) >= _MAX_BASES:
-            _BASES.pop(next(iter(_BASES)))
+            oldest = next(iter(_BASES))
+            _BASES.pop(oldest)
+            _FORMULAS.pop(oldest, None)
         try:
             _BASES[slot] = _load(srctree, arch, {})
         except kconfiglib.KconfigError as exc:
@@ -82,21 +80,58 @@ def _parse(
     return kc
 
 
-def _witnesses(kc: kconfiglib.Kconfig, wanted: Sequence[Sequence[str]]) -> tuple[Any, ...]:
+def formula(slot: tuple[str, str, str]) -> BaseFormula | None:
+    """The warm solver formula of a base (built once; None when the base fails to load)."""
+    if slot not in _FORMULAS:
+        base = _base(*slot)
+        if not isinstance(base, kconfiglib.Kconfig):
+            return None
+        _FORMULAS[slot] = BaseFormula(base)
+    return _FORMULAS[slot]
+
+
+def _witnesses(
+    kc: kconfiglib.Kconfig, slot: tuple[str, str, str], wanted: Sequence[Sequence[str]]
+) -> tuple[Witness, ...]:
+    if not wanted:
+        return ()
+    base = formula(slot)
+    if base is None:
+        return ()
+    view = base.view(kc)
     out = []
-    for kind, subject, other in wanted:
-        if kind == "unmet-select":
-            out.append(witness_unmet_select(kc, subject, other))
-        elif kind == "builtin-module":
-            out.append(witness_builtin_vs_module(kc, subject, other))
-        elif kind == "enabled-without":
-            out.append(witness_enabled_without(kc, subject, other))
+    for (kind, subject, other), answer in ask(view, wanted):
+        if answer is None:
+            out.append(Witness(kind, subject, other, False))
+            continue
+        shown = [subject] + ([other] if other else [])
+        if kind == "unmet-select" and other in kc.syms:
+            shown += sorted(
+                {s.name for s in kconfiglib.expr_items(kc.syms[other].direct_dep)}
+                & set(answer.values)
+            )
+        implied = tuple((name, answer.values[name]) for name in shown if name in answer.values)
+        out.append(
+            Witness(
+                kind,
+                subject,
+                other,
+                True,
+                answer.lines,
+                describe(view, kind, subject, other),
+                implied=implied,
+            )
+        )
     return tuple(out)
 
 
 def _facts(
-    kc: kconfiglib.Kconfig | str, arch: str, names: Sequence[str], wanted: Sequence[Sequence[str]]
+    kc: kconfiglib.Kconfig | str,
+    slot: tuple[str, str, str],
+    names: Sequence[str],
+    wanted: Sequence[Sequence[str]],
 ) -> KconfigFacts:
+    arch = slot[1]
     if isinstance(kc, str):
         return KconfigFacts(arch=arch, error=kc, loop=loop_of(kc))
     facts = collect(kc, arch, names)
@@ -106,7 +141,7 @@ def _facts(
         symbols=facts.symbols,
         warnings=warnings,
         files=facts.files,
-        witnesses=_witnesses(kc, wanted),
+        witnesses=_witnesses(kc, slot, wanted),
     )
 
 
@@ -118,12 +153,13 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
     before: dict[str, str | None] = dict(request.get("before", {}))
     base: kconfiglib.Kconfig | str
     key = str(request.get("base_key", ""))
+    slot = (srctree, arch, key)
     base = _parse(srctree, arch, key, before) if before else _base(srctree, arch, key)
-    base_facts = _facts(base, arch, names, wanted)
+    base_facts = _facts(base, slot, names, wanted)
     if overlay == before:
         return {"ok": True, "base": base_facts.to_json(), "patched": base_facts.to_json()}
     patched = _parse(srctree, arch, key, overlay)
-    facts = _facts(patched, arch, names, wanted)
+    facts = _facts(patched, slot, names, wanted)
     if isinstance(patched, str):
         # Keep the other rules running: revert one touched file at a time.
         for path in sorted(overlay):
@@ -132,7 +168,7 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
                 kc = _load(srctree, arch, partial)
             except kconfiglib.KconfigError:
                 continue
-            rest = _facts(kc, arch, names, wanted)
+            rest = _facts(kc, slot, names, wanted)
             facts = KconfigFacts(
                 arch=arch,
                 error=facts.error,
