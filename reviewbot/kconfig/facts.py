@@ -81,6 +81,7 @@ class KconfigFacts:
     arch: str
     error: str | None = None
     loop: tuple[tuple[str, str, int], ...] = ()
+    cycle: tuple[str, ...] = ()  # the loop in conf's words, one edge a line
     symbols: Mapping[str, SymbolFacts] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     files: frozenset[str] = frozenset()
@@ -119,6 +120,7 @@ class KconfigFacts:
             arch=data["arch"],
             error=data.get("error"),
             loop=tuple((str(a), str(b), int(c)) for a, b, c in data.get("loop", ())),
+            cycle=tuple(data.get("cycle", ())),
             symbols=symbols,
             warnings=tuple(data.get("warnings", ())),
             files=frozenset(data.get("files", ())),
@@ -143,17 +145,55 @@ class KconfigDelta:
     stubbed: frozenset[str] = frozenset()
 
 
-_LOOP_LINE = re.compile(r"(\w+) \(defined at ([^:]+):(\d+)\)")
+_LOOP_ITEM = re.compile(
+    r"^(?:\.\.\.depends (?:again )?on )?(?:the choice symbol |the choice )?"
+    r"(\S+) \(defined at ([^)]*)\)",
+    re.MULTILINE,
+)
+_SELECT = re.compile(r"^\s+(select|imply)\s+(\w+)", re.MULTILINE)
+
+
+def _loop_items(message: str) -> list[tuple[str, tuple[tuple[str, int], ...], str]]:
+    """(name, locations, definition text) of each item of a kconfiglib loop message."""
+    matches = list(_LOOP_ITEM.finditer(message))
+    items = []
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(message)
+        locations = []
+        for place in match.group(2).split(", "):
+            path, _, line = place.rpartition(":")
+            if path and line.isdigit():
+                locations.append((path, int(line)))
+        items.append((match.group(1), tuple(locations), message[match.end() : end]))
+    return items
 
 
 def loop_of(message: str) -> tuple[tuple[str, str, int], ...]:
-    """The symbols of a kconfiglib 'Dependency loop' error, in order, with locations."""
+    """The symbols of a kconfiglib 'Dependency loop' error, in order, with every location."""
     seen: list[tuple[str, str, int]] = []
-    for match in _LOOP_LINE.finditer(message):
-        item = (match.group(1), match.group(2), int(match.group(3)))
-        if item not in seen:
-            seen.append(item)
+    for name, locations, _ in _loop_items(message):
+        for path, line in locations:
+            if (name, path, line) not in seen:
+                seen.append((name, path, line))
     return tuple(seen)
+
+
+def loop_cycle(message: str) -> tuple[str, ...]:
+    """The loop as conf prints it: 'symbol A depends on B', 'symbol B is selected by C'."""
+    items = _loop_items(message)
+    if len(items) > 1 and items[-1][0] == items[0][0]:
+        items = items[:-1]  # "...depends again on" the first one
+    out = []
+    for i, (name, _, _) in enumerate(items):
+        other, _, text = items[(i + 1) % len(items)]
+        verbs = {(v, t) for v, t in _SELECT.findall(text)}
+        if ("select", name) in verbs:
+            out.append(f"symbol {name} is selected by {other}")
+        elif ("imply", name) in verbs:
+            out.append(f"symbol {name} is implied by {other}")
+        else:
+            out.append(f"symbol {name} depends on {other}")
+    return tuple(out)
 
 
 def symbol_facts(sym: Symbol) -> SymbolFacts:

@@ -111,6 +111,7 @@ class KconfigEvaluator:
             if w.kind == "enabled-without" and w.found
         }
         functions = {c.function for c in plan.calls if (c.consumer, c.provider) in found}
+        functions |= {f for d in plan.dropped for f in d.functions}
         return frozenset(search.inline_stubs(self.tree, functions)) if functions else frozenset()
 
     def __call__(self, plan: KconfigPlan) -> dict[str, KconfigDelta]:
@@ -142,10 +143,23 @@ class KconfigEvaluator:
     def _confirmed(self, plan: KconfigPlan, delta: KconfigDelta) -> KconfigDelta:
         if self.confirm is None:
             return delta
+        confirm = self.confirm
         witnesses = []
         for witness in delta.patched.witnesses:
             if witness.found:
-                ok, output = self.confirm(plan.after, delta.arch, witness)
+                ok, output = confirm(plan.after, delta.arch, witness)
                 witness = replace(witness, confirmed=ok, conf_output=output)
             witnesses.append(witness)
-        return replace(delta, patched=replace(delta.patched, witnesses=tuple(witnesses)))
+        # A reachability loss shows the base configuration where the option was on.
+        lost = {w.subject for w in delta.patched.witnesses if w.kind == "reachable" and not w.found}
+        base = []
+        for witness in delta.base.witnesses:
+            if witness.kind == "reachable" and witness.found and witness.subject in lost:
+                ok, output = confirm(plan.before, delta.arch, witness)
+                witness = replace(witness, confirmed=ok, conf_output=output)
+            base.append(witness)
+        return replace(
+            delta,
+            base=replace(delta.base, witnesses=tuple(base)),
+            patched=replace(delta.patched, witnesses=tuple(witnesses)),
+        )

@@ -27,7 +27,7 @@ import kconfiglib
 
 from reviewbot.kconfig.compat import OverlayKconfig
 from reviewbot.kconfig.env import kconfig_env
-from reviewbot.kconfig.facts import KconfigFacts, Witness, collect, loop_of
+from reviewbot.kconfig.facts import KconfigFacts, Witness, collect, loop_cycle, loop_of
 from reviewbot.kconfig.solver import BaseFormula, ask, describe
 
 _BASES: dict[tuple[str, str, str], kconfiglib.Kconfig | str] = {}
@@ -133,7 +133,7 @@ def _facts(
 ) -> KconfigFacts:
     arch = slot[1]
     if isinstance(kc, str):
-        return KconfigFacts(arch=arch, error=kc, loop=loop_of(kc))
+        return KconfigFacts(arch=arch, error=kc, loop=loop_of(kc), cycle=loop_cycle(kc))
     facts = collect(kc, arch, names)
     warnings = tuple(_DEFINED_AT.sub(r"(defined at \1)", w) for w in facts.warnings)
     return KconfigFacts(
@@ -173,6 +173,7 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
                 arch=arch,
                 error=facts.error,
                 loop=facts.loop,
+                cycle=facts.cycle,
                 symbols=rest.symbols,
                 warnings=rest.warnings,
                 files=rest.files,
