@@ -97,7 +97,10 @@ def option_hidden(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 continue
             if now.found and now.confirmed is not False:
                 kept.append(arch)
-                after = after or (arch, now)
+                # visible only when unrelated options are on: the witness needs more lines
+                extra = set(now.assignments) - set(was.assignments) - {(symbol, "y"), (symbol, "m")}
+                if extra:
+                    after = after or (arch, now)
             elif not now.found:
                 lost.append(arch)
                 before = before or (arch, was)
