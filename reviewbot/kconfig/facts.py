@@ -143,6 +143,8 @@ class KconfigDelta:
     # Called functions some header also defines as static inline (a stub when the
     # provider is off): the missing-link rule stays silent for them.
     stubbed: frozenset[str] = frozenset()
+    # The worker's figures for this call (formula build, solver and greedy seconds).
+    stats: Mapping[str, float] = field(default_factory=dict)
 
 
 _LOOP_ITEM = re.compile(

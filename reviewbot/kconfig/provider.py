@@ -46,6 +46,7 @@ class KconfigEvaluator:
         only: tuple[str, ...] | None = None,
         parse_check: ParseCheck | None = None,
         index: TreeIndex | None = None,
+        compare: bool = False,
     ) -> None:
         self.tree = tree
         self.base_key = base_key
@@ -53,6 +54,7 @@ class KconfigEvaluator:
         self.parse_check = parse_check
         self.index = index
         self.only = only
+        self.compare = compare  # also time the greedy witness walk (benchmarks)
         self._clients: list[KconfigClient | None] = [None] * max(1, workers)
         self._slots: dict[str, int] = {}
 
@@ -122,7 +124,13 @@ class KconfigEvaluator:
 
         def one(arch: str) -> KconfigDelta:
             delta = self._client(arch).evaluate(
-                arch, self.base_key, plan.after, plan.names, plan.witnesses, before=plan.before
+                arch,
+                self.base_key,
+                plan.after,
+                plan.names,
+                plan.witnesses,
+                before=plan.before,
+                compare=self.compare,
             )
             return self._confirmed(plan, delta)
 

@@ -21,13 +21,23 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import kconfiglib
 
 from reviewbot.kconfig.compat import OverlayKconfig
 from reviewbot.kconfig.env import kconfig_env
-from reviewbot.kconfig.facts import KconfigFacts, Witness, collect, loop_cycle, loop_of
+from reviewbot.kconfig.facts import (
+    KconfigFacts,
+    Witness,
+    collect,
+    loop_cycle,
+    loop_of,
+    witness_builtin_vs_module,
+    witness_enabled_without,
+    witness_unmet_select,
+)
 from reviewbot.kconfig.solver import BaseFormula, ask, describe
 
 _BASES: dict[tuple[str, str, str], kconfiglib.Kconfig | str] = {}
@@ -37,6 +47,8 @@ _MAX_BASES = 4
 _LAST: dict[tuple[str, str, str], tuple[str, kconfiglib.Kconfig | str]] = {}
 # The solver formula of each warm base parse, built on the first witness query.
 _FORMULAS: dict[tuple[str, str, str], BaseFormula] = {}
+# Figures of the current request (benchmarks): formula build, solver and greedy times.
+_STATS: dict[str, float] = {}
 _DEFINED_AT = re.compile(r"\(defined at ([^:)]+):\d+\)")
 
 
@@ -86,8 +98,38 @@ def formula(slot: tuple[str, str, str]) -> BaseFormula | None:
         base = _base(*slot)
         if not isinstance(base, kconfiglib.Kconfig):
             return None
-        _FORMULAS[slot] = BaseFormula(base)
+        rss = _rss_kib()
+        built = _FORMULAS[slot] = BaseFormula(base)
+        _STATS["formula_seconds"] = round(built.seconds, 3)
+        _STATS["formula_clauses"] = built.clause_count
+        _STATS["formula_rss_kib"] = _rss_kib() - rss
     return _FORMULAS[slot]
+
+
+def _rss_kib() -> int:
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _greedy(kc: kconfiglib.Kconfig, wanted: Sequence[Sequence[str]]) -> None:
+    """The greedy walk the solver replaced, timed on the same questions (benchmarks)."""
+    started = time.monotonic()
+    found = 0
+    for kind, subject, other in wanted:
+        if kind == "unmet-select":
+            found += witness_unmet_select(kc, subject, other).found
+        elif kind == "builtin-module":
+            found += witness_builtin_vs_module(kc, subject, other).found
+        elif kind == "enabled-without":
+            found += witness_enabled_without(kc, subject, other).found
+    _STATS["greedy_seconds"] = _STATS.get("greedy_seconds", 0.0) + time.monotonic() - started
+    _STATS["greedy_found"] = _STATS.get("greedy_found", 0) + found
 
 
 def _witnesses(
@@ -98,9 +140,15 @@ def _witnesses(
     base = formula(slot)
     if base is None:
         return ()
+    started = time.monotonic()
     view = base.view(kc)
+    asked = ask(view, wanted)
+    _STATS["solver_seconds"] = _STATS.get("solver_seconds", 0.0) + time.monotonic() - started
+    _STATS["solver_found"] = _STATS.get("solver_found", 0) + sum(a is not None for _, a in asked)
+    if _STATS.get("compare"):
+        _greedy(kc, wanted)
     out = []
-    for (kind, subject, other), answer in ask(view, wanted):
+    for (kind, subject, other), answer in asked:
         if answer is None:
             out.append(Witness(kind, subject, other, False))
             continue
@@ -191,8 +239,11 @@ def main() -> int:
         if not line.strip():
             continue
         started = time.monotonic()
+        _STATS.clear()
         try:
-            answer = evaluate(json.loads(line))
+            request = json.loads(line)
+            _STATS["compare"] = float(bool(request.get("compare")))
+            answer = evaluate(request)
         except Exception as exc:  # answer every request; the client decides
             answer = {
                 "ok": False,
@@ -200,6 +251,7 @@ def main() -> int:
                 "trace": traceback.format_exc(limit=5),
             }
         answer["seconds"] = round(time.monotonic() - started, 3)
+        answer["stats"] = dict(_STATS)
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return 0
