@@ -153,8 +153,14 @@ class KconfigEvaluator:
             return delta
         confirm = self.confirm
         witnesses = []
+        known = {
+            (w.kind, w.subject, w.other)
+            for w in delta.base.witnesses
+            if w.found and w.kind in ("unmet-select", "reachable")
+        }
         for witness in delta.patched.witnesses:
-            if witness.found:
+            # one the base already had is not reported: conf is not asked about it
+            if witness.found and (witness.kind, witness.subject, witness.other) not in known:
                 ok, output = confirm(plan.after, delta.arch, witness)
                 witness = replace(witness, confirmed=ok, conf_output=output)
             witnesses.append(witness)
