@@ -194,8 +194,27 @@ def loop_cycle(message: str) -> tuple[str, ...]:
         elif ("imply", name) in verbs:
             out.append(f"symbol {name} is implied by {other}")
         else:
-            out.append(f"symbol {name} depends on {other}")
+            selector = _selector_through(items[i][2], other)
+            if selector:
+                out.append(f"symbol {name} is selected by {selector}, which depends on {other}")
+            else:
+                out.append(f"symbol {name} depends on {other}")
     return tuple(out)
+
+
+_REV_DEP = re.compile(r"^\(select-related dependencies: (.*)\)$", re.MULTILINE)
+
+
+def _selector_through(text: str, other: str) -> str | None:
+    """The selector whose select condition brings `other` into a symbol's dependencies."""
+    match = _REV_DEP.search(text)
+    if match is None:
+        return None
+    for term in match.group(1).split(" || "):
+        words = re.findall(r"\w+", term)
+        if words and other in words[1:]:
+            return words[0]
+    return None
 
 
 def symbol_facts(sym: Symbol) -> SymbolFacts:

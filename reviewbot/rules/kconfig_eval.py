@@ -111,7 +111,7 @@ def recursive_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         )
 
 
-_EDGE = re.compile(r"^symbol (\S+) (depends on|is selected by|is implied by) (\S+)$")
+_EDGE = re.compile(r"^symbol (\w+) (depends on|is selected by|is implied by) (\w+)")
 
 
 def _loop_place(
