@@ -213,7 +213,7 @@ def _selector_through(text: str, other: str) -> str | None:
     for term in match.group(1).split(" || "):
         words = re.findall(r"\w+", term)
         if words and other in words[1:]:
-            return words[0]
+            return str(words[0])
     return None
 
 
