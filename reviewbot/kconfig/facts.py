@@ -64,6 +64,13 @@ class Witness:
     # Values the assignments lead to (conf computes them; shown, never written).
     implied: tuple[tuple[str, str], ...] = ()
 
+    def config_lines(self) -> tuple[str, ...]:
+        """The witness as .config lines (what a build job writes before olddefconfig)."""
+        return tuple(
+            f"# CONFIG_{name} is not set" if value == "n" else f"CONFIG_{name}={value}"
+            for name, value in self.assignments
+        )
+
     def text(self) -> str:
         """The .config lines of the witness, then what they imply for the named symbols."""
         lines = " ".join(f"{name}={value}" for name, value in self.assignments)

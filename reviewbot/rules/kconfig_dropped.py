@@ -73,6 +73,9 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                     if witness.confirmed
                     else "not confirmed by the kernel's conf",
                     *([witness.conf_output] if witness.conf_output else []),
+                    # plain data for a build job: the witness .config and what to build
+                    f"witness .config ({delta.arch}): " + " | ".join(witness.config_lines()),
+                    f"objects: {item.consumer_file[:-2]}.o, {item.provider_object}",
                 ],
             )
             break

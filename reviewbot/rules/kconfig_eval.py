@@ -189,7 +189,11 @@ def select_unmet_deps(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 hint=f"use 'select {target} if <its dependencies>', make {selector} depend on "
                 f"them, or have {selector} select a HAVE_ symbol {target} depends on",
                 severity=severity,
-                evidence=[note, *([witness.conf_output] if witness.conf_output else [])],
+                evidence=[
+                    note,
+                    *([witness.conf_output] if witness.conf_output else []),
+                    f"witness .config ({delta.arch}): " + " | ".join(witness.config_lines()),
+                ],
             )
 
 

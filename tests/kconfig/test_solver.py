@@ -153,3 +153,22 @@ def test_a_patched_parse_reencodes_only_what_changed(
     answer = reachable(view, "HIDDEN")
     assert answer is not None and view.reencoded == ["PD"]
     assert reachable(base.view(kc), "HIDDEN") is None
+
+
+def test_a_witness_is_plain_data_for_a_build_job() -> None:
+    from reviewbot.kconfig.facts import Witness
+
+    witness = Witness(
+        "unmet-select",
+        "KVM_X86",
+        "KVM_VFIO",
+        True,
+        (("KVM", "y"), ("KVM_AMD", "y"), ("VFIO", "n")),
+        implied=(("KVM_X86", "y"), ("VFIO", "n")),
+    )
+    assert witness.config_lines() == (
+        "CONFIG_KVM=y",
+        "CONFIG_KVM_AMD=y",
+        "# CONFIG_VFIO is not set",
+    )
+    assert witness.text() == "KVM=y KVM_AMD=y VFIO=n (so KVM_X86=y)"
