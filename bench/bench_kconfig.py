@@ -575,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text, memory_ok = render_memory(workers, memory, MEMORY_TARGET_KIB)
     print(f"\n{text}")
     print(f"\n{render_conf(results)[0]}")
-    warm = [sorted(r.warm)[len(r.warm) // 2] for r in results if r.warm]
+    warm = [sorted(r.warm)[(len(r.warm) - 1) // 2] for r in results if r.warm]
     conf = confirmations(r.call.deltas for r in results if r.call and not r.call.failed)
     text, solver_ok = render_solver(figures, warm, conf, [rss for _, rss, _ in workers])
     print(f"\n{text}")
