@@ -244,3 +244,18 @@ def test_busiest_worker() -> None:
     assert busiest({1: 10.0, 2: 5.0}, {1: 12.5, 2: 9.0}) == 4.0
     assert busiest({1: 10.0}, {1: 10.5, 3: 2.0}) == 2.0, "a new worker counts in full"
     assert busiest({1: 1.0}, {}) == 0.0
+
+
+def test_solver_section_figures() -> None:
+    from bench._kconfig_solver import SolverFigures, mean, p95, render_solver
+
+    assert p95([1.0] * 19 + [9.0]) == 1.0 and p95([1.0] * 18 + [9.0, 9.0]) == 9.0
+    assert mean([]) == 0.0 and mean([1.0, 3.0]) == 2.0
+    figures = SolverFigures(formula={"x86_64": (10.5, 880000, 200 * 1024)})
+    figures.solver_seconds = [0.1, 0.3]
+    figures.greedy_seconds = [0.2, 0.4]
+    text, ok = render_solver(figures, [0.5, 0.9], (3, 1, 0), [300 * 1024])
+    assert ok
+    assert "3 confirmed, 1 rejected" in text and "880000 clauses" in text
+    _, slow = render_solver(figures, [0.5, 6.0], (0, 0, 0), [300 * 1024])
+    assert not slow

@@ -122,6 +122,7 @@ class KconfigClient:
         names: Sequence[str],
         witnesses: Sequence[tuple[str, str, str]] = (),
         before: Mapping[str, str | None] | None = None,
+        compare: bool = False,
     ) -> KconfigDelta:
         answer = self._ask(
             {
@@ -132,13 +133,15 @@ class KconfigClient:
                 "overlay": dict(overlay),
                 "names": sorted(set(names)),
                 "witnesses": [list(w) for w in witnesses],
+                "compare": compare,
             }
         )
         if not answer.get("ok"):
             raise KconfigWorkerError(f"Kconfig worker failed: {answer.get('error')}")
         base = KconfigFacts.from_json(answer["base"])  # type: ignore[arg-type]
         patched = KconfigFacts.from_json(answer["patched"])  # type: ignore[arg-type]
-        return KconfigDelta(arch, base, patched, float(answer.get("seconds", 0.0)))  # type: ignore[arg-type]
+        stats = {k: float(v) for k, v in dict(answer.get("stats") or {}).items()}  # type: ignore[call-overload]
+        return KconfigDelta(arch, base, patched, float(answer.get("seconds", 0.0)), stats=stats)  # type: ignore[arg-type]
 
 
 def worker_pid(client: KconfigClient) -> int | None:

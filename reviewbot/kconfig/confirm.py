@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from reviewbot.errors import InfrastructureError
-from reviewbot.kconfig.conf import ConfParse, conf_diff_warnings, conf_olddefconfig, conf_parse
+from reviewbot.kconfig.conf import (
+    ConfParse,
+    UnmetDependency,
+    conf_diff_warnings,
+    conf_olddefconfig,
+    conf_parse,
+)
 from reviewbot.kconfig.facts import Witness
 from reviewbot.kconfig.provider import Confirm, ParseCheck
 
@@ -30,12 +36,32 @@ def make_confirm(tree: Path, cache_dir: Path) -> Confirm:
         except InfrastructureError as exc:
             log.warning("conf unavailable, witness not confirmed: %s", exc)
             return None, f"conf unavailable: {exc}"
-        for unmet in run.parse.unmet:
-            if unmet.symbol == witness.other:
-                return True, unmet.text
-        return False, ""
+        return judge(witness, run.parse.unmet, run.values)
 
     return confirm
+
+
+def judge(
+    witness: Witness, unmet: tuple[UnmetDependency, ...], values: Mapping[str, str]
+) -> tuple[bool, str]:
+    """Whether conf's run on a witness configuration shows what the witness claims."""
+    if witness.kind == "unmet-select":
+        for item in unmet:
+            if item.symbol == witness.other:
+                return True, item.text
+        return False, ""
+    subject = values.get(witness.subject, "n")
+    other = values.get(witness.other, "n") if witness.other else ""
+    shown = f"conf --olddefconfig: {witness.subject}={subject}" + (
+        f" {witness.other}={other}" if witness.other else ""
+    )
+    if witness.kind == "builtin-module":
+        return (subject == "y" and other == "m"), shown
+    if witness.kind == "enabled-without":
+        return (subject in ("y", "m") and other == "n"), shown
+    if witness.kind == "reachable":
+        return subject in ("y", "m"), shown
+    return False, ""
 
 
 def make_parse_check(tree: Path, cache_dir: Path) -> ParseCheck:

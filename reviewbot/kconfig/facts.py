@@ -61,9 +61,24 @@ class Witness:
     detail: str = ""
     confirmed: bool | None = None  # by the kernel's conf: None when not asked
     conf_output: str = ""
+    # Values the assignments lead to (conf computes them; shown, never written).
+    implied: tuple[tuple[str, str], ...] = ()
+
+    def config_lines(self) -> tuple[str, ...]:
+        """The witness as .config lines (what a build job writes before olddefconfig)."""
+        return tuple(
+            f"# CONFIG_{name} is not set" if value == "n" else f"CONFIG_{name}={value}"
+            for name, value in self.assignments
+        )
 
     def text(self) -> str:
-        return " ".join(f"{name}={value}" for name, value in self.assignments)
+        """The .config lines of the witness, then what they imply for the named symbols."""
+        lines = " ".join(f"{name}={value}" for name, value in self.assignments)
+        given = dict(self.assignments)
+        rest = " ".join(f"{n}={v}" for n, v in self.implied if given.get(n) != v)
+        if not rest:
+            return lines or "the default configuration"
+        return f"{lines} (so {rest})" if lines else f"the default configuration (so {rest})"
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,7 @@ class KconfigFacts:
     arch: str
     error: str | None = None
     loop: tuple[tuple[str, str, int], ...] = ()
+    cycle: tuple[str, ...] = ()  # the loop in conf's words, one edge a line
     symbols: Mapping[str, SymbolFacts] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     files: frozenset[str] = frozenset()
@@ -98,13 +114,20 @@ class KconfigFacts:
             for name, value in data.get("symbols", {}).items()
         }
         witnesses = tuple(
-            Witness(**{**w, "assignments": tuple(tuple(a) for a in w["assignments"])})
+            Witness(
+                **{
+                    **w,
+                    "assignments": tuple(tuple(a) for a in w["assignments"]),
+                    "implied": tuple(tuple(a) for a in w.get("implied", ())),
+                }
+            )
             for w in data.get("witnesses", ())
         )
         return cls(
             arch=data["arch"],
             error=data.get("error"),
             loop=tuple((str(a), str(b), int(c)) for a, b, c in data.get("loop", ())),
+            cycle=tuple(data.get("cycle", ())),
             symbols=symbols,
             warnings=tuple(data.get("warnings", ())),
             files=frozenset(data.get("files", ())),
@@ -127,19 +150,78 @@ class KconfigDelta:
     # Called functions some header also defines as static inline (a stub when the
     # provider is off): the missing-link rule stays silent for them.
     stubbed: frozenset[str] = frozenset()
+    # The worker's figures for this call (formula build, solver and greedy seconds).
+    stats: Mapping[str, float] = field(default_factory=dict)
 
 
-_LOOP_LINE = re.compile(r"(\w+) \(defined at ([^:]+):(\d+)\)")
+_LOOP_ITEM = re.compile(
+    r"^(?:\.\.\.depends (?:again )?on )?(?:the choice symbol |the choice )?"
+    r"(\S+) \(defined at ([^)]*)\)",
+    re.MULTILINE,
+)
+_SELECT = re.compile(r"^\s+(select|imply)\s+(\w+)", re.MULTILINE)
+
+
+def _loop_items(message: str) -> list[tuple[str, tuple[tuple[str, int], ...], str]]:
+    """(name, locations, definition text) of each item of a kconfiglib loop message."""
+    matches = list(_LOOP_ITEM.finditer(message))
+    items = []
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(message)
+        locations = []
+        for place in match.group(2).split(", "):
+            path, _, line = place.rpartition(":")
+            if path and line.isdigit():
+                locations.append((path, int(line)))
+        items.append((match.group(1), tuple(locations), message[match.end() : end]))
+    return items
 
 
 def loop_of(message: str) -> tuple[tuple[str, str, int], ...]:
-    """The symbols of a kconfiglib 'Dependency loop' error, in order, with locations."""
+    """The symbols of a kconfiglib 'Dependency loop' error, in order, with every location."""
     seen: list[tuple[str, str, int]] = []
-    for match in _LOOP_LINE.finditer(message):
-        item = (match.group(1), match.group(2), int(match.group(3)))
-        if item not in seen:
-            seen.append(item)
+    for name, locations, _ in _loop_items(message):
+        for path, line in locations:
+            if (name, path, line) not in seen:
+                seen.append((name, path, line))
     return tuple(seen)
+
+
+def loop_cycle(message: str) -> tuple[str, ...]:
+    """The loop as conf prints it: 'symbol A depends on B', 'symbol B is selected by C'."""
+    items = _loop_items(message)
+    if len(items) > 1 and items[-1][0] == items[0][0]:
+        items = items[:-1]  # "...depends again on" the first one
+    out = []
+    for i, (name, _, _) in enumerate(items):
+        other, _, text = items[(i + 1) % len(items)]
+        verbs = {(v, t) for v, t in _SELECT.findall(text)}
+        if ("select", name) in verbs:
+            out.append(f"symbol {name} is selected by {other}")
+        elif ("imply", name) in verbs:
+            out.append(f"symbol {name} is implied by {other}")
+        else:
+            selector = _selector_through(items[i][2], other)
+            if selector:
+                out.append(f"symbol {name} is selected by {selector}, which depends on {other}")
+            else:
+                out.append(f"symbol {name} depends on {other}")
+    return tuple(out)
+
+
+_REV_DEP = re.compile(r"^\(select-related dependencies: (.*)\)$", re.MULTILINE)
+
+
+def _selector_through(text: str, other: str) -> str | None:
+    """The selector whose select condition brings `other` into a symbol's dependencies."""
+    match = _REV_DEP.search(text)
+    if match is None:
+        return None
+    for term in match.group(1).split(" || "):
+        words = re.findall(r"\w+", term)
+        if words and other in words[1:]:
+            return str(words[0])
+    return None
 
 
 def symbol_facts(sym: Symbol) -> SymbolFacts:

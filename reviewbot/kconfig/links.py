@@ -137,3 +137,9 @@ def _resolve(
         ((provider, provider_object),) = providers.items()
         return Call(path, line, function, export, consumer, provider, provider_object or "")
     return None
+
+
+def resolve_call(index: PatchedIndex, path: str, function: str, consumer: str) -> Call | None:
+    """The exported function a call in path (built by consumer) resolves to, if another
+    single CONFIG provides it."""
+    return _resolve(index, path, 0, function, consumer)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from reviewbot.analysis.diff import FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
+from reviewbot.kconfig.dropped import Dropped, dropped_edges, find_dropped
 from reviewbot.kconfig.links import Call, new_calls
 from reviewbot.tree.index import classify
 from reviewbot.tree.scan import SymbolDef, scan_kconfig
@@ -41,6 +42,10 @@ SRCARCH_TO_ARCH = {
 }
 _ARCH_PATH = re.compile(r"^arch/([^/]+)/")
 _DEPENDS = re.compile(r"^\s*depends\s+on\b")
+_DEPENDS_EXPR = re.compile(r"^\s*depends\s+on\s+(.*)$")
+_NAME = re.compile(r"(!?)\s*\b([A-Z][A-Z0-9_]+)\b")
+MAX_SELECT_CHECKS = 16
+MANY_SELECTORS = 5
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,11 @@ class KconfigPlan:
     after: Mapping[str, str | None]
     type_changes: tuple[tuple[str, str, str], ...]  # (symbol, old type, new type)
     calls: tuple[Call, ...] = ()
+    dropped: tuple[Dropped, ...] = ()  # dependencies removed while the code needs them
+    # (symbol, X): a new 'depends on X' where X is meant to be selected (reachability)
+    hidden: tuple[tuple[str, str], ...] = ()
+    # (S, X, how, path, post-image line) of each removed 'select X' / 'depends on X'
+    removed: tuple[tuple[str, str, str, str, int], ...] = ()
 
 
 def _arch_of(path: str) -> str | None:
@@ -131,11 +141,32 @@ def plan(
         if name in old_entries and new_deps != old_deps:
             for selector in index_after.selectors_of(name):
                 witnesses.add(("unmet-select", selector, name))
+    edges = dropped_edges(changes, old, new) if files else []
+    for symbol, _, how, _, _, _ in edges:
+        if how != "select":
+            continue
+        # a removed select can leave another select of the entry unmet
+        targets = sorted(t for s, t in pairs_new if s == symbol)
+        for target in targets[:MAX_SELECT_CHECKS]:
+            witnesses.add(("unmet-select", symbol, target))
+    dropped = (
+        find_dropped(changes, old, new, index_after, view_after)
+        if edges and view_after is not None
+        else []
+    )
+    for item in dropped:
+        witnesses.add(("enabled-without", item.symbol, item.provider))
+        if "tristate" in index_after.types_of(item.provider):
+            witnesses.add(("builtin-module", item.symbol, item.provider))
+    hidden = _hidden(old_entries, new_entries, index_after)
+    for symbol, _ in hidden:
+        witnesses.add(("reachable", symbol, ""))
     for call in calls:
         witnesses.add(("enabled-without", call.consumer, call.provider))
         if "tristate" in index_after.types_of(call.provider):
             witnesses.add(("builtin-module", call.consumer, call.provider))
-    names |= {t for _, s, t in witnesses} | {s for _, s, _ in witnesses}
+    names |= {t for _, s, t in witnesses if t} | {s for _, s, _ in witnesses}
+    names |= {x for _, x in hidden}
     type_changes = []
     for name in sorted(set(old_defs) & set(new_defs)):
         old_types = {d.type for d in old_defs[name]}
@@ -160,4 +191,37 @@ def plan(
         after={p: t for p, t in after.items() if classify(p) == "kconfig"},
         type_changes=tuple(type_changes),
         calls=tuple(calls),
+        dropped=tuple(dropped),
+        hidden=hidden,
+        removed=tuple((a, b, how, path, line) for a, b, how, path, line, _ in edges),
     )
+
+
+def _dep_names(lines: list[str]) -> set[str]:
+    out = set()
+    for line in lines:
+        match = _DEPENDS_EXPR.match(line)
+        if match:
+            out |= {m.group(2) for m in _NAME.finditer(match.group(1)) if not m.group(1)}
+    return out
+
+
+def _hidden(
+    old_entries: Mapping[str, list[str]],
+    new_entries: Mapping[str, list[str]],
+    index: PatchedIndex,
+) -> tuple[tuple[str, str], ...]:
+    """(S, X) for each new 'depends on X' of an existing entry S where the tree means X to be
+    selected: X has no prompt anywhere, or many selectors."""
+    out = []
+    for name, lines in new_entries.items():
+        if name not in old_entries:
+            continue
+        for dep in sorted(_dep_names(lines) - _dep_names(old_entries[name])):
+            defs = index.symbol_defs(dep)
+            if not defs or any(d.in_choice for d in defs):
+                continue
+            promptless = not any(d.prompt for d in defs)
+            if promptless or len(index.selectors_of(dep)) >= MANY_SELECTORS:
+                out.append((name, dep))
+    return tuple(out[:MAX_SELECT_CHECKS])

@@ -46,6 +46,7 @@ class KconfigEvaluator:
         only: tuple[str, ...] | None = None,
         parse_check: ParseCheck | None = None,
         index: TreeIndex | None = None,
+        compare: bool = False,
     ) -> None:
         self.tree = tree
         self.base_key = base_key
@@ -53,6 +54,7 @@ class KconfigEvaluator:
         self.parse_check = parse_check
         self.index = index
         self.only = only
+        self.compare = compare  # also time the greedy witness walk (benchmarks)
         self._clients: list[KconfigClient | None] = [None] * max(1, workers)
         self._slots: dict[str, int] = {}
 
@@ -111,6 +113,7 @@ class KconfigEvaluator:
             if w.kind == "enabled-without" and w.found
         }
         functions = {c.function for c in plan.calls if (c.consumer, c.provider) in found}
+        functions |= {f for d in plan.dropped for f in d.functions}
         return frozenset(search.inline_stubs(self.tree, functions)) if functions else frozenset()
 
     def __call__(self, plan: KconfigPlan) -> dict[str, KconfigDelta]:
@@ -121,7 +124,13 @@ class KconfigEvaluator:
 
         def one(arch: str) -> KconfigDelta:
             delta = self._client(arch).evaluate(
-                arch, self.base_key, plan.after, plan.names, plan.witnesses, before=plan.before
+                arch,
+                self.base_key,
+                plan.after,
+                plan.names,
+                plan.witnesses,
+                before=plan.before,
+                compare=self.compare,
             )
             return self._confirmed(plan, delta)
 
@@ -142,10 +151,29 @@ class KconfigEvaluator:
     def _confirmed(self, plan: KconfigPlan, delta: KconfigDelta) -> KconfigDelta:
         if self.confirm is None:
             return delta
+        confirm = self.confirm
         witnesses = []
+        known = {
+            (w.kind, w.subject, w.other)
+            for w in delta.base.witnesses
+            if w.found and w.kind in ("unmet-select", "reachable")
+        }
         for witness in delta.patched.witnesses:
-            if witness.kind == "unmet-select" and witness.found:
-                ok, output = self.confirm(plan.after, delta.arch, witness)
+            # one the base already had is not reported: conf is not asked about it
+            if witness.found and (witness.kind, witness.subject, witness.other) not in known:
+                ok, output = confirm(plan.after, delta.arch, witness)
                 witness = replace(witness, confirmed=ok, conf_output=output)
             witnesses.append(witness)
-        return replace(delta, patched=replace(delta.patched, witnesses=tuple(witnesses)))
+        # A reachability loss shows the base configuration where the option was on.
+        lost = {w.subject for w in delta.patched.witnesses if w.kind == "reachable" and not w.found}
+        base = []
+        for witness in delta.base.witnesses:
+            if witness.kind == "reachable" and witness.found and witness.subject in lost:
+                ok, output = confirm(plan.before, delta.arch, witness)
+                witness = replace(witness, confirmed=ok, conf_output=output)
+            base.append(witness)
+        return replace(
+            delta,
+            base=replace(delta.base, witnesses=tuple(base)),
+            patched=replace(delta.patched, witnesses=tuple(witnesses)),
+        )

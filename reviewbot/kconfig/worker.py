@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import kconfiglib
@@ -29,18 +30,25 @@ from reviewbot.kconfig.compat import OverlayKconfig
 from reviewbot.kconfig.env import kconfig_env
 from reviewbot.kconfig.facts import (
     KconfigFacts,
+    Witness,
     collect,
+    loop_cycle,
     loop_of,
     witness_builtin_vs_module,
     witness_enabled_without,
     witness_unmet_select,
 )
+from reviewbot.kconfig.solver import BaseFormula, ask, describe
 
 _BASES: dict[tuple[str, str, str], kconfiglib.Kconfig | str] = {}
 _MAX_BASES = 4
 # The last patched parse per (tree, arch): in a series, patch k's "before" is patch k-1's
 # overlay, so keeping one parse per arch saves a full parse for every later patch.
 _LAST: dict[tuple[str, str, str], tuple[str, kconfiglib.Kconfig | str]] = {}
+# The solver formula of each warm base parse, built on the first witness query.
+_FORMULAS: dict[tuple[str, str, str], BaseFormula] = {}
+# Figures of the current request (benchmarks): formula build, solver and greedy times.
+_STATS: dict[str, float] = {}
 _DEFINED_AT = re.compile(r"\(defined at ([^:)]+):\d+\)")
 
 
@@ -53,7 +61,9 @@ def _base(srctree: str, arch: str, key: str) -> kconfiglib.Kconfig | str:
     slot = (srctree, arch, key)
     if slot not in _BASES:
         if len(_BASES) >= _MAX_BASES:
-            _BASES.pop(next(iter(_BASES)))
+            oldest = next(iter(_BASES))
+            _BASES.pop(oldest)
+            _FORMULAS.pop(oldest, None)
         try:
             _BASES[slot] = _load(srctree, arch, {})
         except kconfiglib.KconfigError as exc:
@@ -82,23 +92,96 @@ def _parse(
     return kc
 
 
-def _witnesses(kc: kconfiglib.Kconfig, wanted: Sequence[Sequence[str]]) -> tuple[Any, ...]:
-    out = []
+def formula(slot: tuple[str, str, str]) -> BaseFormula | None:
+    """The warm solver formula of a base (built once; None when the base fails to load)."""
+    if slot not in _FORMULAS:
+        base = _base(*slot)
+        if not isinstance(base, kconfiglib.Kconfig):
+            return None
+        rss = _rss_kib()
+        built = _FORMULAS[slot] = BaseFormula(base)
+        _STATS["formula_seconds"] = round(built.seconds, 3)
+        _STATS["formula_clauses"] = built.clause_count
+        _STATS["formula_rss_kib"] = _rss_kib() - rss
+    return _FORMULAS[slot]
+
+
+def _rss_kib() -> int:
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _greedy(kc: kconfiglib.Kconfig, wanted: Sequence[Sequence[str]]) -> None:
+    """The greedy walk the solver replaced, timed on the same questions (benchmarks)."""
+    started = time.monotonic()
+    found = 0
     for kind, subject, other in wanted:
         if kind == "unmet-select":
-            out.append(witness_unmet_select(kc, subject, other))
+            found += witness_unmet_select(kc, subject, other).found
         elif kind == "builtin-module":
-            out.append(witness_builtin_vs_module(kc, subject, other))
+            found += witness_builtin_vs_module(kc, subject, other).found
         elif kind == "enabled-without":
-            out.append(witness_enabled_without(kc, subject, other))
+            found += witness_enabled_without(kc, subject, other).found
+    _STATS["greedy_seconds"] = _STATS.get("greedy_seconds", 0.0) + time.monotonic() - started
+    _STATS["greedy_found"] = _STATS.get("greedy_found", 0) + found
+
+
+def _witnesses(
+    kc: kconfiglib.Kconfig, slot: tuple[str, str, str], wanted: Sequence[Sequence[str]]
+) -> tuple[Witness, ...]:
+    if not wanted:
+        return ()
+    base = formula(slot)
+    if base is None:
+        return ()
+    started = time.monotonic()
+    view = base.view(kc)
+    asked = ask(view, wanted)
+    _STATS["solver_seconds"] = _STATS.get("solver_seconds", 0.0) + time.monotonic() - started
+    _STATS["solver_found"] = _STATS.get("solver_found", 0) + sum(a is not None for _, a in asked)
+    if _STATS.get("compare"):
+        _greedy(kc, wanted)
+    out = []
+    for (kind, subject, other), answer in asked:
+        if answer is None:
+            out.append(Witness(kind, subject, other, False))
+            continue
+        shown = [subject] + ([other] if other else [])
+        if kind == "unmet-select" and other in kc.syms:
+            shown += sorted(
+                {s.name for s in kconfiglib.expr_items(kc.syms[other].direct_dep)}
+                & set(answer.values)
+            )
+        implied = tuple((name, answer.values[name]) for name in shown if name in answer.values)
+        out.append(
+            Witness(
+                kind,
+                subject,
+                other,
+                True,
+                answer.lines,
+                describe(view, kind, subject, other),
+                implied=implied,
+            )
+        )
     return tuple(out)
 
 
 def _facts(
-    kc: kconfiglib.Kconfig | str, arch: str, names: Sequence[str], wanted: Sequence[Sequence[str]]
+    kc: kconfiglib.Kconfig | str,
+    slot: tuple[str, str, str],
+    names: Sequence[str],
+    wanted: Sequence[Sequence[str]],
 ) -> KconfigFacts:
+    arch = slot[1]
     if isinstance(kc, str):
-        return KconfigFacts(arch=arch, error=kc, loop=loop_of(kc))
+        return KconfigFacts(arch=arch, error=kc, loop=loop_of(kc), cycle=loop_cycle(kc))
     facts = collect(kc, arch, names)
     warnings = tuple(_DEFINED_AT.sub(r"(defined at \1)", w) for w in facts.warnings)
     return KconfigFacts(
@@ -106,7 +189,7 @@ def _facts(
         symbols=facts.symbols,
         warnings=warnings,
         files=facts.files,
-        witnesses=_witnesses(kc, wanted),
+        witnesses=_witnesses(kc, slot, wanted),
     )
 
 
@@ -118,12 +201,13 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
     before: dict[str, str | None] = dict(request.get("before", {}))
     base: kconfiglib.Kconfig | str
     key = str(request.get("base_key", ""))
+    slot = (srctree, arch, key)
     base = _parse(srctree, arch, key, before) if before else _base(srctree, arch, key)
-    base_facts = _facts(base, arch, names, wanted)
+    base_facts = _facts(base, slot, names, wanted)
     if overlay == before:
         return {"ok": True, "base": base_facts.to_json(), "patched": base_facts.to_json()}
     patched = _parse(srctree, arch, key, overlay)
-    facts = _facts(patched, arch, names, wanted)
+    facts = _facts(patched, slot, names, wanted)
     if isinstance(patched, str):
         # Keep the other rules running: revert one touched file at a time.
         for path in sorted(overlay):
@@ -132,11 +216,12 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
                 kc = _load(srctree, arch, partial)
             except kconfiglib.KconfigError:
                 continue
-            rest = _facts(kc, arch, names, wanted)
+            rest = _facts(kc, slot, names, wanted)
             facts = KconfigFacts(
                 arch=arch,
                 error=facts.error,
                 loop=facts.loop,
+                cycle=facts.cycle,
                 symbols=rest.symbols,
                 warnings=rest.warnings,
                 files=rest.files,
@@ -154,8 +239,11 @@ def main() -> int:
         if not line.strip():
             continue
         started = time.monotonic()
+        _STATS.clear()
         try:
-            answer = evaluate(json.loads(line))
+            request = json.loads(line)
+            _STATS["compare"] = float(bool(request.get("compare")))
+            answer = evaluate(request)
         except Exception as exc:  # answer every request; the client decides
             answer = {
                 "ok": False,
@@ -163,6 +251,7 @@ def main() -> int:
                 "trace": traceback.format_exc(limit=5),
             }
         answer["seconds"] = round(time.monotonic() - started, 3)
+        answer["stats"] = dict(_STATS)
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return 0

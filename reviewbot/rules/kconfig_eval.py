@@ -89,16 +89,11 @@ def recursive_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         loop = delta.patched.loop
         if not loop or delta.base.loop:
             continue
-        names = frozenset(name for name, _, _ in loop)
-        chain = " -> ".join([name for name, _, _ in loop] + [loop[0][0]])
-        path, line = "", None
-        for name, _, _ in loop:
-            others = re.compile(r"\b(" + "|".join(re.escape(n) for n in names - {name}) + r")\b")
-            for found_path, number, _ in added_in_entry(ctx, name, others):
-                path, line = found_path, number
-                break
-            if path:
-                break
+        names = list(dict.fromkeys(name for name, _, _ in loop))
+        cycle = delta.patched.cycle or tuple(
+            f"symbol {a} depends on {b}" for a, b in zip(names, names[1:] + names[:1], strict=True)
+        )
+        path, line = _loop_place(ctx, cycle, names)
         if not path:
             path, line = loop[0][1], loop[0][2]
         if (path, line) in seen:
@@ -107,12 +102,39 @@ def recursive_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         yield rule.finding(
             path,
             line,
-            f"this change closes a Kconfig dependency loop: {chain} "
-            f"(kconfiglib and conf: 'recursive dependency detected', {delta.arch})",
+            "this change closes a Kconfig dependency loop: "
+            + " / ".join(cycle)
+            + f" (conf: 'recursive dependency detected', {delta.arch})",
             hint="see Documentation/kbuild/kconfig-language.rst, 'Kconfig recursive dependency "
             "limitations': usually turn one 'select' into 'depends on' or the reverse",
             evidence=[f"{name} defined at {file}:{number}" for name, file, number in loop],
         )
+
+
+_EDGE = re.compile(r"^symbol (\w+) (depends on|is selected by|is implied by) (\w+)")
+
+
+def _loop_place(
+    ctx: PatchContext, cycle: tuple[str, ...], names: list[str]
+) -> tuple[str, int | None]:
+    """The added line that makes one edge of the loop: the select, imply or dependency."""
+    for edge in cycle:
+        match = _EDGE.match(edge)
+        if match is None:
+            continue
+        first, verb, second = match.groups()
+        if verb == "depends on":
+            entry, pattern = first, re.compile(rf"\b{re.escape(second)}\b")
+        else:
+            keyword = "select" if verb == "is selected by" else "imply"
+            entry, pattern = second, re.compile(rf"^\s*{keyword}\s+{re.escape(first)}\b")
+        for path, number, _ in added_in_entry(ctx, entry, pattern):
+            return path, number
+    for name in names:
+        others = re.compile(r"\b(" + "|".join(re.escape(n) for n in names if n != name) + r")\b")
+        for path, number, _ in added_in_entry(ctx, name, others):
+            return path, number
+    return "", None
 
 
 def _found(delta_facts: Iterable[Witness], kind: str, subject: str, other: str) -> Witness | None:
@@ -147,6 +169,11 @@ def select_unmet_deps(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 path, line = where_added(
                     ctx, target, re.compile(r"^\s*depends\s+on"), delta.patched.symbols.get(target)
                 )
+                removed = _removed_select(ctx, selector, target)
+                if removed is not None and not any(
+                    True for _ in added_in_entry(ctx, target, re.compile(r"^\s*depends\s+on"))
+                ):
+                    path, line = removed
             severity = None if witness.confirmed else Severity.INFO
             note = (
                 "confirmed by scripts/kconfig/conf olddefconfig"
@@ -162,8 +189,25 @@ def select_unmet_deps(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 hint=f"use 'select {target} if <its dependencies>', make {selector} depend on "
                 f"them, or have {selector} select a HAVE_ symbol {target} depends on",
                 severity=severity,
-                evidence=[note, *([witness.conf_output] if witness.conf_output else [])],
+                evidence=[
+                    note,
+                    *([witness.conf_output] if witness.conf_output else []),
+                    f"witness .config ({delta.arch}): " + " | ".join(witness.config_lines()),
+                ],
             )
+
+
+def _removed_select(ctx: PatchContext, selector: str, target: str) -> tuple[str, int] | None:
+    """Where the patch removed a select of selector's that target depends on."""
+    plan = ctx.kconfig_plan
+    if plan is None:
+        return None
+    facts = next((d.patched.symbols.get(target) for d in _deltas(ctx)), None)
+    needs = set(_WORD.findall(facts.direct_dep)) if facts else set()
+    for symbol, provider, how, path, line in plan.removed:
+        if symbol == selector and how == "select" and provider in needs:
+            return path, line
+    return None
 
 
 def _new_selects(ctx: PatchContext, delta: KconfigDelta) -> Iterator[tuple[str, str]]:

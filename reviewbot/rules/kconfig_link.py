@@ -24,6 +24,8 @@ def _witness(ctx: PatchContext, kind: str, consumer: str, provider: str) -> Witn
     """A witness found on the patched tree of some arch (None if none)."""
     for delta in ctx.kconfig.values():
         for witness in delta.patched.witnesses:
+            if witness.confirmed is False:
+                continue  # the kernel's conf does not agree: never reported
             if (witness.kind, witness.subject, witness.other, witness.found) == (
                 kind,
                 consumer,

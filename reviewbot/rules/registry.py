@@ -11,8 +11,10 @@ from reviewbot.rules import (
     exports,
     internal,
     kbuild,
+    kconfig_dropped,
     kconfig_eval,
     kconfig_link,
+    kconfig_redefine,
     kconfig_static,
 )
 from reviewbot.rules.base import Rule
@@ -27,6 +29,8 @@ RULES: tuple[Rule, ...] = (
     *exports.RULES,
     *kconfig_eval.RULES,
     *kconfig_link.RULES,
+    *kconfig_redefine.RULES,
+    *kconfig_dropped.RULES,
     *build.RULES,
 )
 
