@@ -11,6 +11,7 @@ from typing import Any
 
 from reviewbot.build.executor import SPEC_HELP, ExecutorError, parse_spec
 from reviewbot.errors import ConfigError
+from reviewbot.limits import DEFAULT_LIMITS, ReviewLimits, limits_from_table
 from reviewbot.model import Severity
 from reviewbot.rules.registry import RulePolicy, known_selector
 
@@ -34,6 +35,8 @@ class Config:
     lists: Mapping[str, RulePolicy] = field(default_factory=dict)
     # where builds run: "inline", "local", "local:N" or a Dask scheduler address
     build_executor: str = "local"
+    # bounds on mail size, series total, stage time, sandbox disk and memory
+    limits: ReviewLimits = DEFAULT_LIMITS
 
     def policy_for(self, list_id: str | None) -> RulePolicy:
         if list_id and list_id in self.lists:
@@ -77,7 +80,7 @@ def load_config(path: Path | None) -> Config:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build"}
+    unknown = set(data) - {"cache_dir", "tree", "arches", "rules", "lists", "build", "limits"}
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
     arches = data.get("arches", ["x86_64", "arm64"])
@@ -97,8 +100,12 @@ def load_config(path: Path | None) -> Config:
         parse_spec(executor)
     except ExecutorError as exc:
         raise ConfigError(f"{path}: build.executor {executor!r}: {exc}") from exc
+    table = data.get("limits", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [limits] must be a table")
     return Config(
         build_executor=executor,
+        limits=limits_from_table(table, f"{path}: limits"),
         cache_dir=Path(data["cache_dir"]) if "cache_dir" in data else default_cache_dir(),
         tree=Path(data["tree"]) if "tree" in data else None,
         arches=tuple(arches),

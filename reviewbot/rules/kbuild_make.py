@@ -275,7 +275,12 @@ def added_numbers(change: FileChange) -> set[int]:
 
 
 def touches(line: MakeLine, numbers: Iterable[int]) -> bool:
-    """Whether any physical line of a logical line is among numbers."""
+    """Whether any physical line of a logical line is among numbers.
+
+    With a set (added_numbers) it looks up the line's own span, so a pass over every
+    line of a file stays linear; scanning the set per line was quadratic."""
+    if isinstance(numbers, set | frozenset) and line.last - line.first < len(numbers):
+        return any(number in numbers for number in range(line.first, line.last + 1))
     return any(line.first <= number <= line.last for number in numbers)
 
 

@@ -27,7 +27,7 @@ from reviewbot.rules.kbuild_make import (
 
 SOURCE_SUFFIXES = (".c", ".S", ".rs")
 _VARIABLE_COMPOSITE = re.compile(r"\$[({][^)}]*[)}]-(?:y|m|objs|\$[({]CONFIG_\w+[)}])$")
-_VARIABLE_WORD = re.compile(r"(?:[\w.-]*\$[({][\w.-]+[)}])+[\w.-]*\.o\b")
+_VARIABLE_WORD = re.compile(r"(?<![\w.$(){}-])(?:[\w.-]*\$[({][\w.-]+[)}])+[\w.-]*\.o\b")
 _OBJ_PREFIXES = ("$(obj)/", "$(src)/", "$(objtree)/$(obj)/", "$(srctree)/$(src)/")
 
 
