@@ -29,7 +29,7 @@ class ReviewLimits:
     # tables); 16 MB is several times that and keeps parsing under ~0.5 GB RSS.
     mail_bytes: int = 16 * MB
     # One input file (an mbox, after gzip decompression).
-    input_bytes: int = 256 * MB
+    input_bytes: int = 64 * MB
     # The largest `n` of [PATCH m/n] taken as a series; real series stay in the hundreds.
     series_total: int = 1000
     # Per-stage time budgets, per patch.

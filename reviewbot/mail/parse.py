@@ -36,6 +36,8 @@ def _parse(raw: RawMail) -> Message:
         raise MalformedMailError(f"{raw.source}: empty message")
     try:
         msg = email.message_from_bytes(raw.data, policy=email.policy.compat32)
+    except UserInputError:  # a budget that ran out
+        raise
     except Exception as exc:  # the stdlib parser is lenient; anything raised is malformed
         raise MalformedMailError(f"{raw.source}: cannot parse mail: {exc}") from exc
     problems: list[str] = []

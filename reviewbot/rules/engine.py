@@ -241,6 +241,7 @@ def _apply_all(
     """Apply each file's change on top of changes_so_far (failures listed in failed)."""
     for change in changes:
         try:
+            _check_shape(view, change, changes_so_far)
             text = _apply(view, change)
         except ApplyError as exc:
             failed.append(str(exc))
@@ -255,6 +256,24 @@ def _damage(diff: str) -> str:
     if "\n\u00a0" in diff or diff.startswith("\u00a0"):
         return " (context lines start with non-breaking spaces: the mail client damaged it)"
     return ""
+
+
+def _check_shape(
+    view: TreeView, change: FileChange, changes_so_far: Mapping[str, str | None]
+) -> None:
+    """A file cannot be put under a path that stays a file (drivers/misc/Kconfig/Kconfig
+    while drivers/misc/Kconfig is kept): no tree can hold both."""
+    if change.kind is ChangeKind.DELETED:
+        return
+    parts = change.path.split("/")
+    for depth in range(1, len(parts)):
+        parent = "/".join(parts[:depth])
+        if parent in changes_so_far:
+            is_file = changes_so_far[parent] is not None
+        else:
+            is_file = view.read(parent) is not None
+        if is_file:
+            raise ApplyError(f"{change.path}: {parent} is a file, not a directory")
 
 
 def _apply(view: TreeView, change: FileChange) -> str | None:
