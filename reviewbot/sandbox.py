@@ -178,9 +178,14 @@ def _system_mounts(limits: Limits) -> list[str]:
 def command(box: Sandbox, argv: Sequence[str]) -> list[str]:
     """The bwrap command line that runs argv inside box."""
     args = _system_mounts(box.limits)
-    for path in (*_python_paths(), *box.readonly):
-        if path.exists() and not path.is_relative_to("/usr"):
-            args += ["--ro-bind", str(path), str(path)]
+    readonly = [p for p in (*_python_paths(), *box.readonly) if p.exists()]
+    readonly = [p for p in readonly if not p.is_relative_to("/usr")]
+    targets = [*map(str, readonly), *map(str, box.private), *(t for _, t, _ in box.binds)]
+    if box.writable is not None:
+        targets.append(str(box.writable))
+    args += _parents(targets)
+    for path in readonly:
+        args += ["--ro-bind", str(path), str(path)]
     if box.writable is not None:
         args += ["--bind", str(box.writable), str(box.writable)]
     for private in box.private:
@@ -198,6 +203,24 @@ def command(box: Sandbox, argv: Sequence[str]) -> list[str]:
     if box.cwd is not None:
         args += ["--chdir", str(box.cwd)]
     return [*args, "--", *_drop(), *argv]
+
+
+_OWN = ("/usr", "/tmp", "/etc", "/dev", "/proc", *_ROOT_LINKS)
+
+
+def _parents(targets: Sequence[str]) -> list[str]:
+    """Directories on the way to each mount point, world-traversable (bwrap would make
+    them 0700 root, which the unprivileged uid cannot enter)."""
+    parents: set[str] = set()
+    for target in targets:
+        path = Path(target).parent
+        while str(path) != "/" and not any(path.is_relative_to(own) for own in _OWN):
+            parents.add(str(path))
+            path = path.parent
+    args: list[str] = []
+    for parent in sorted(parents, key=lambda p: (p.count("/"), p)):
+        args += ["--perms", "0755", "--dir", parent]
+    return args
 
 
 def _drop() -> list[str]:
