@@ -89,6 +89,7 @@ def budget(stage: str, seconds: float) -> Iterator[None]:
             signal.signal(signal.SIGALRM, _on_alarm)
             _arm()
         yield
+        check()  # a stage that swallowed the interruption still ends as over budget
     finally:
         stack.remove(entry)
         if main:
