@@ -8,12 +8,21 @@ a warning: never a clean exit 0).
 
 from __future__ import annotations
 
-import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bench import hostile_inputs as h
+from reviewbot.build.diagnostics import step_failure
+from reviewbot.build.matrix import load_matrix
+from reviewbot.build.model import BuildConfig, BuildJob, BuildStep, StepKind
+from reviewbot.build.planner import NO_WERROR
+from reviewbot.build.prepare import CompilerMissingError, check_compiler
+from reviewbot.build.runner import STEP_LIMITS, JobRequest, run_job
+from reviewbot.config import default_cache_dir
+from reviewbot.limits import ReviewLimits, sandbox_limits
+from reviewbot.tree.index import TreeIndex
 from tests.hostile.conftest import Canary, assert_bounded
 
 pytestmark = pytest.mark.slow
@@ -51,15 +60,38 @@ def test_kconfig_shell_sleep_is_an_incomplete_review(real_tree: Path) -> None:
     assert "RB004" in run.stdout and "review incomplete" in run.stdout
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host compiler")
-def test_makefile_leak_and_disk_fill_under_build(real_tree: Path, canary: Canary) -> None:
-    config = "[limits]\nfile_bytes = 33554432\ndisk_bytes = 134217728\n"
-    run = h.measure(
-        h.make_leak_and_fill(real_tree, canary.paths[0], fill_mb=48),
-        args=("--tree", str(real_tree), "--no-kconfig", "--build", "--arch", "x86_64"),
-        config=config,
-        timeout=3000,
+def test_makefile_leak_and_disk_fill_under_build(
+    real_tree: Path, real_index: TreeIndex, canary: Canary
+) -> None:
+    """A patched Makefile prints a host secret as a compiler warning and fills the disk."""
+    arch = load_matrix()["x86_64"]
+    try:
+        check_compiler(arch)
+    except CompilerMissingError as exc:
+        pytest.skip(str(exc))
+    makefile = (real_tree / "lib/Makefile").read_text()
+    recipe = (
+        f'\t-echo "lib/cmdline.c:1:1: warning: $$(cat {canary.paths[0]} /etc/shadow)" 1>&2\n'
+        "\tfor i in 1 2 3 4 5 6 7 8; do head -c 48M /dev/zero > $(obj)/big$$i; done\n"
     )
-    assert_bounded(run, 3000, 4096, (1,))
-    canary.assert_absent(run.output)
-    assert "ran out of disk" in run.stdout
+    overlay = {
+        "lib/Makefile": makefile + "\n$(obj)/cmdline.o: $(obj)/hostile\n$(obj)/hostile:\n" + recipe
+    }
+    job = BuildJob(
+        arch,
+        BuildConfig(arch.defconfig, (NO_WERROR,)),
+        (BuildStep(StepKind.OBJECTS, ("lib/cmdline.o",)),),
+    )
+    limits = sandbox_limits(
+        ReviewLimits(file_bytes=32 << 20, disk_bytes=128 << 20), STEP_LIMITS, 600.0
+    )
+    request = JobRequest(
+        job, str(real_tree), real_index.key, str(default_cache_dir()), tuple(overlay.items())
+    )
+    outcome = run_job(replace(request, limits=limits))
+    patched = outcome.patched[0]
+    shown = " ".join(d.text for d in patched.diagnostics) + patched.tail
+    canary.assert_absent(shown)
+    assert outcome.base[0].ok and patched.disk_full
+    failure = step_failure(outcome.base[0], patched)
+    assert failure is not None and "ran out of disk" in failure.text
