@@ -205,7 +205,7 @@ def command(box: Sandbox, argv: Sequence[str]) -> list[str]:
     return [*args, "--", *_drop(), *argv]
 
 
-_OWN = ("/usr", "/tmp", "/etc", "/dev", "/proc", *_ROOT_LINKS)
+_OWN = ("/usr", "/etc", "/dev", "/proc", *_ROOT_LINKS)  # mounted whole: nothing to make
 
 
 def _parents(targets: Sequence[str]) -> list[str]:
@@ -214,7 +214,7 @@ def _parents(targets: Sequence[str]) -> list[str]:
     parents: set[str] = set()
     for target in targets:
         path = Path(target).parent
-        while str(path) != "/" and not any(path.is_relative_to(own) for own in _OWN):
+        while str(path) not in ("/", "/tmp") and not any(path.is_relative_to(o) for o in _OWN):
             parents.add(str(path))
             path = path.parent
     args: list[str] = []
