@@ -430,6 +430,17 @@ def _free(paths: Sequence[Path]) -> dict[int, int]:
     return out
 
 
+def _usage(paths: Sequence[Path]) -> int:
+    """Bytes allocated under paths (symlinks not followed)."""
+    total = 0
+    for path in paths:
+        for root, dirs, files in os.walk(path):
+            for name in (*dirs, *files):
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
 def _watch_disk(
     proc: subprocess.Popen[bytes],
     paths: Sequence[Path],
@@ -437,16 +448,29 @@ def _watch_disk(
     full: threading.Event,
     done: threading.Event,
 ) -> None:
+    """Kill proc once its writable area has grown by more than limit bytes.
+
+    Free space is cheap to poll but shared with every other writer on the file system:
+    when it drops past the limit, the area itself is measured, and only its own growth
+    counts (the rest is credited and the poll starts again from there).
+    """
     if not paths:
         return
+    baseline = _usage(paths)
     start = _free(paths)
+    credited = 0
     while not done.wait(0.2):
         now = _free(paths)
-        if any(start[dev] - now.get(dev, start[dev]) > limit for dev in start):
+        dropped = max((start[dev] - now.get(dev, start[dev]) for dev in start), default=0)
+        if dropped + credited <= limit:
+            continue
+        grown = _usage(paths) - baseline
+        if grown > limit:
             full.set()
             with contextlib.suppress(OSError):
                 proc.kill()
             return
+        start, credited = _free(paths), max(grown, 0)
 
 
 MAX_OUTPUT = 1 << 20
