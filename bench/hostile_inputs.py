@@ -166,9 +166,11 @@ def long_component(length: int = 300) -> bytes:
 def normal_patch(size: int) -> bytes:
     """An ordinary new C file of about size bytes (the baseline beside each family)."""
     lines = ["// SPDX-License-Identifier: GPL-2.0", "#include <linux/module.h>", ""]
-    n = 0
-    while sum(len(line) + 1 for line in lines) < size:
-        lines += [f"static int reviewbot_f{n}(int v)", "{", f"\treturn v + {n};", "}", ""]
+    n, total = 0, sum(len(line) + 1 for line in lines)
+    while total < size:
+        more = [f"static int reviewbot_f{n}(int v)", "{", f"\treturn v + {n};", "}", ""]
+        lines += more
+        total += sum(len(line) + 1 for line in more)
         n += 1
     return mail(diff_of("drivers/misc/reviewbot_normal.c", None, "\n".join(lines) + "\n"))
 
