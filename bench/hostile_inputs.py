@@ -212,7 +212,13 @@ def measure(
         environment["PYTHONPATH"] = str(REPO)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             started = time.monotonic()
-            proc = subprocess.Popen(command, stdout=out, stderr=err, env=environment, cwd=tmp)
+            # ru_maxrss of a forked child includes its parent's size at fork: GNU time
+            # (a small process) forks the real command and reports its peak cleanly.
+            report = Path(tmp) / "rss"
+            timed = ["/usr/bin/time", "-f", "%M", "-o", str(report), *command]
+            if not Path("/usr/bin/time").exists():
+                timed = command
+            proc = subprocess.Popen(timed, stdout=out, stderr=err, env=environment, cwd=tmp)
             timer = threading.Timer(timeout, proc.kill)
             timer.start()
             try:
@@ -223,12 +229,15 @@ def measure(
             seconds = time.monotonic() - started
             out.seek(0)
             err.seek(0)
+            peak = usage.ru_maxrss / 1024
+            if report.exists() and report.read_text().strip().splitlines():
+                peak = int(report.read_text().strip().splitlines()[-1]) / 1024
             return Run(
                 proc.returncode,
                 out.read().decode("utf-8", "replace"),
                 err.read().decode("utf-8", "replace"),
                 seconds,
-                usage.ru_maxrss / 1024,
+                peak,
             )
 
 
