@@ -6,16 +6,19 @@ import argparse
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from reviewbot import __version__
+from reviewbot.budget import BudgetExceeded
 from reviewbot.build.executor import ExecutorError, parse_spec
 from reviewbot.config import Config, load_config
 from reviewbot.errors import MalformedMailError, ReviewbotError, UserInputError
-from reviewbot.mail.mbox import read_input
-from reviewbot.mail.parse import parse_mail
-from reviewbot.mail.series import assemble
+from reviewbot.limits import ReviewLimits
+from reviewbot.mail.bounded import parse_bounded
+from reviewbot.mail.mbox import InputTooLargeError, read_input
+from reviewbot.mail.series import assemble, over_total
 from reviewbot.model import Message, Series
 from reviewbot.report import Skipped, exit_status, to_json, to_text
 from reviewbot.respond.cli import add_parser as add_outbox_parser
@@ -57,26 +60,48 @@ def _tree_and_index(tree: Path | None, config: Config) -> tuple[Path, TreeIndex]
     return root, build_index(root, config.cache_dir, progress)
 
 
-def _read_messages(files: Sequence[str]) -> tuple[list[Message], list[Skipped]]:
+def _read_file(name: str, limit: int) -> tuple[bytes, str]:
+    """An input file's bytes, never more than limit (+1 to tell it was over)."""
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read(limit + 1), "<stdin>"
+        with open(name, "rb") as handle:
+            return handle.read(limit + 1), name
+    except OSError as exc:
+        raise UserInputError(f"{name}: {exc.strerror or exc}") from exc
+
+
+def _read_messages(
+    files: Sequence[str], limits: ReviewLimits
+) -> tuple[list[Message], list[Skipped], int]:
+    """Messages, skipped mails, and how many mails were refused by a limit."""
     messages: list[Message] = []
     skipped: list[Skipped] = []
+    refused = 0
     for name in files:
-        if name == "-":
-            data, source = sys.stdin.buffer.read(), "<stdin>"
-        else:
+        data, source = _read_file(name, limits.input_bytes)
+        if len(data) > limits.input_bytes:
+            raise InputTooLargeError(
+                f"{source}: over the input limit of {limits.input_bytes} bytes (limits.input_bytes)"
+            )
+        for raw in read_input(data, source, limits):
             try:
-                data, source = Path(name).read_bytes(), name
-            except OSError as exc:
-                raise UserInputError(f"{name}: {exc.strerror or exc}") from exc
-        for raw in read_input(data, source):
-            try:
-                messages.append(parse_mail(raw))
+                messages.append(parse_bounded(raw, limits))
+            except (InputTooLargeError, BudgetExceeded) as exc:
+                refused += 1
+                skipped.append(Skipped("", "", f"review incomplete: {exc}"))
             except MalformedMailError as exc:
                 skipped.append(Skipped("", "", f"malformed mail: {exc}"))
-    return messages, skipped
+        del data
+    return messages, skipped, refused
 
 
-def _skip_reason(message: Message) -> str:
+def _skip_reason(message: Message, limits: ReviewLimits) -> str:
+    if over_total(message, limits.series_total):
+        return (
+            f"review incomplete: part {message.tags.number} of {message.tags.total}: a series "
+            f"of more than {limits.series_total} parts is not assembled (limits.series_total)"
+        )
     if message.tags.is_reply:
         return "reply with an inline diff" if message.has_patch else "reply or review, no patch"
     if message.tags.number == 0:
@@ -115,11 +140,16 @@ def cmd_check(args: argparse.Namespace) -> int:
             parse_spec(args.executor)
         except ExecutorError as exc:
             raise UserInputError(f"--executor {args.executor!r}: {exc}") from exc
-    messages, skipped = _read_messages(args.files)
-    series_list, others = assemble(messages)
+    limits = config.limits
+    messages, skipped, refused = _read_messages(args.files, limits)
+    series_list, others = assemble(messages, limits.series_total)
     for message in others:
-        reason = _skip_reason(message)
+        reason = _skip_reason(message, limits)
+        refused += reason.startswith("review incomplete")
         skipped.append(Skipped(message.message_id, message.subject, reason))
+    if not series_list and refused:
+        first = next(s.reason for s in skipped if s.reason.startswith("review incomplete"))
+        raise UserInputError(first.removeprefix("review incomplete: "))
     if not series_list:
         for item in skipped:
             print(f"note: <{item.message_id}> {item.subject!r}: {item.reason}", file=sys.stderr)
@@ -149,7 +179,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         for item in skipped:
             print(f"note: <{item.message_id}> {item.subject!r}: {item.reason}", file=sys.stderr)
         sys.stdout.write(to_text(results, info))
-    return exit_status(results)
+    # A mail refused by a limit was not reviewed: never report that as clean.
+    return max(exit_status(results), 1 if refused else 0)
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
@@ -280,6 +311,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except MemoryError:
+        # The input limits keep parsing far below this; what is left is an input we did
+        # not foresee, and it is the input that is too large.
+        print("reviewbot: error: out of memory reading the input", file=sys.stderr)
+        return 2
+    except Exception as exc:  # our bug: one line, the traceback only under -v
+        log.debug("unexpected failure", exc_info=True)
+        if args.verbose:
+            traceback.print_exc()
+        print(f"reviewbot: internal error: {type(exc).__name__}: {exc}"[:500], file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 
 from reviewbot.build.executor import SPEC_HELP, ExecutorError, parse_spec
 from reviewbot.errors import ConfigError
+from reviewbot.limits import DEFAULT_LIMITS, ReviewLimits, limits_from_table
 from reviewbot.model import Severity
 from reviewbot.respond.policy import RespondConfig, parse_respond
 from reviewbot.rules.registry import RulePolicy, known_selector
@@ -39,6 +40,8 @@ class Config:
     # replies: sender, SMTP, patchwork, per-list policy ([respond], [lists.<id>.respond])
     respond: RespondConfig = field(default_factory=RespondConfig)
     web: WebSettings = field(default_factory=WebSettings)  # [web]: see docs/web.md
+    # bounds on mail size, series total, stage time, sandbox disk and memory
+    limits: ReviewLimits = DEFAULT_LIMITS
 
     def policy_for(self, list_id: str | None) -> RulePolicy:
         if list_id and list_id in self.lists:
@@ -98,6 +101,7 @@ def config_from_data(data: Mapping[str, Any], path: str) -> Config:
         "build",
         "respond",
         "web",
+        "limits",
     }
     if unknown:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
@@ -118,8 +122,12 @@ def config_from_data(data: Mapping[str, Any], path: str) -> Config:
         parse_spec(executor)
     except ExecutorError as exc:
         raise ConfigError(f"{path}: build.executor {executor!r}: {exc}") from exc
+    table = data.get("limits", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [limits] must be a table")
     return Config(
         build_executor=executor,
+        limits=limits_from_table(table, f"{path}: limits"),
         cache_dir=Path(data["cache_dir"]) if "cache_dir" in data else default_cache_dir(),
         tree=Path(data["tree"]) if "tree" in data else None,
         arches=tuple(arches),

@@ -27,6 +27,17 @@ def exit_status(results: Sequence[SeriesResult]) -> int:
     return 1 if worst >= Severity.WARNING.rank else 0
 
 
+def missing_ranges(numbers: Sequence[int]) -> list[list[int]]:
+    """(1, 2, 3, 5) -> [[1, 3], [5, 5]] (the series total is capped: limits.series_total)."""
+    out: list[list[int]] = []
+    for number in sorted(numbers):
+        if out and out[-1][1] == number - 1:
+            out[-1][1] = number
+        else:
+            out.append([number, number])
+    return out
+
+
 def _patch_json(message: Message) -> dict[str, object]:
     return {
         "message_id": message.message_id,
@@ -57,6 +68,7 @@ def _series_json(result: SeriesResult) -> dict[str, object]:
         "total": series.total,
         "complete": series.complete,
         "missing": list(series.missing),
+        "missing_ranges": missing_ranges(series.missing),
         "base_commit": series.base_commit,
         "cover": series.cover.message_id if series.cover else None,
         "patches": [_patch_json(p) for p in series.patches],

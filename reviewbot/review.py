@@ -29,18 +29,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from reviewbot import sandbox
 from reviewbot.analysis.diff import FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
 from reviewbot.build.executor import Executor, executor_from_spec, parse_spec
 from reviewbot.build.model import BuildOutcome
 from reviewbot.build.provider import BuildEvaluator, executor_runner
+from reviewbot.build.runner import STEP_LIMITS
 from reviewbot.config import Config
 from reviewbot.errors import UserInputError
 from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.facts import KconfigDelta
 from reviewbot.kconfig.plan import KconfigPlan
 from reviewbot.kconfig.provider import KconfigEvaluator
+from reviewbot.limits import conf_limits, sandbox_limits
 from reviewbot.model import Series
 from reviewbot.rules.engine import SeriesResult, review_series
 from reviewbot.rules.registry import select_rules
@@ -194,7 +197,13 @@ class Reviewer:
         rules = select_rules(self.config.policy_for(list_id))
         kconfig = self._kconfig(base) if self.settings.kconfig else None
         build = self._build(base) if self.settings.build else None
-        return review_series(series, base.view, base.index, rules, self.arches, kconfig, build)
+        return review_series(
+            series, base.view, base.index, rules, self.arches, kconfig, build, self.config.limits
+        )
+
+    @property
+    def _conf_limits(self) -> sandbox.Limits:
+        return conf_limits(self.config.limits)
 
     def _kconfig(self, base: Base) -> Callable[[KconfigPlan], Mapping[str, KconfigDelta]]:
         """Evaluate on the base's files on disk, with the evaluator warm in that directory.
@@ -215,14 +224,19 @@ class Reviewer:
                     evaluator = KconfigEvaluator(
                         root,
                         digest,
-                        make_confirm(root, self.config.cache_dir),
-                        parse_check=make_parse_check(root, self.config.cache_dir),
+                        make_confirm(root, self.config.cache_dir, self._conf_limits),
+                        parse_check=make_parse_check(
+                            root, self.config.cache_dir, self._conf_limits
+                        ),
                         index=base.index,
+                        timeout=self.config.limits.kconfig_seconds,
                     )
                     warm = self._kconfig_by_dir[root] = _Kconfig(evaluator, digest)
                     self._evict_kconfig()
                 elif warm.digest != digest:
-                    warm.evaluator.parse_check = make_parse_check(root, self.config.cache_dir)
+                    warm.evaluator.parse_check = make_parse_check(
+                        root, self.config.cache_dir, self._conf_limits
+                    )
                     warm.digest = digest
                 self._kconfig_by_dir.move_to_end(root)
                 warm.evaluator.base_key = digest
@@ -269,12 +283,13 @@ class Reviewer:
     def _builder(self, root: Path, key: str) -> BuildEvaluator:
         """The build provider on the chosen executor; jobs recorded in <cache>/jobs.sqlite."""
         cache = self.config.cache_dir
+        step = sandbox_limits(self.config.limits, STEP_LIMITS, self.config.limits.build_seconds)
         if parse_spec(self._spec).kind == "inline":
-            return BuildEvaluator(root, key, cache, self.arches)
+            return BuildEvaluator(root, key, cache, self.arches, limits=step)
         with self._lock:
             if self._executor is None or self._jobs is None:
                 self._executor = self._stack.enter_context(executor_from_spec(self._spec))
                 cache.mkdir(parents=True, exist_ok=True)
                 self._jobs = self._stack.enter_context(JobStore.open(cache / "jobs.sqlite"))
             run_many = executor_runner(self._executor, self._jobs)
-        return BuildEvaluator(root, key, cache, self.arches, run_many=run_many)
+        return BuildEvaluator(root, key, cache, self.arches, run_many=run_many, limits=step)

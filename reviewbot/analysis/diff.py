@@ -12,6 +12,11 @@ from unidiff.patch import PatchSet
 from reviewbot.errors import BadDiffError
 
 MAX_DIFF_BYTES = 32 * 1024 * 1024
+MAX_NAME_BYTES = 255  # NAME_MAX
+MAX_PATH_BYTES = 4095  # PATH_MAX - 1
+# No file in any kernel tree comes near ten million lines (the largest, generated
+# register headers, have a few hundred thousand); a hunk beyond is hostile or broken.
+MAX_LINE_NUMBER = 10_000_000
 
 
 class ChangeKind(StrEnum):
@@ -71,6 +76,13 @@ def safe_path(raw: str) -> str:
     parts = path.split("/")
     if any(part in ("..", "") for part in parts) or path.startswith("~"):
         raise BadDiffError(f"refusing unsafe path in diff: {raw!r}")
+    if len(path.encode()) > MAX_PATH_BYTES or any(
+        len(part.encode()) > MAX_NAME_BYTES for part in parts
+    ):
+        raise BadDiffError(
+            f"refusing a path longer than a file system allows ({MAX_NAME_BYTES} bytes per "
+            f"name, {MAX_PATH_BYTES} in all): {raw[:80]!r}..."
+        )
     normal = posixpath.normpath(path)
     if normal.startswith("../") or normal == "..":
         raise BadDiffError(f"refusing unsafe path in diff: {raw!r}")
@@ -85,9 +97,19 @@ def parse_diff(text: str) -> tuple[FileChange, ...]:
         patch_set = PatchSet(text)
     except UnidiffParseError as exc:
         raise BadDiffError(f"unreadable diff: {exc}") from exc
+    except ValueError as exc:  # int() of a hunk header with thousands of digits
+        raise BadDiffError(f"unreadable diff: {str(exc)[:200]}") from exc
     changes: list[FileChange] = []
     for patched in patch_set:
-        changes.append(_file_change(patched))
+        change = _file_change(patched)
+        for hunk in change.hunks:
+            start = max(hunk.source_start, hunk.target_start)
+            if start > MAX_LINE_NUMBER:
+                raise BadDiffError(
+                    f"{change.path}: hunk starts at line {start}, beyond any source file "
+                    f"(limit {MAX_LINE_NUMBER})"
+                )
+        changes.append(change)
     return tuple(changes)
 
 

@@ -18,6 +18,7 @@ class PatchedIndex:
         self._symbols: dict[str, list[SymbolDef]] = {}
         self._exports: dict[str, list[ExportDef]] = {}
         self._objects: dict[str, list[ObjRef]] = {}
+        self._by_basename: dict[str, list[str]] | None = None
         for path, facts in self.touched.items():
             if facts is None:
                 continue
@@ -72,7 +73,13 @@ class PatchedIndex:
         """Object paths whose basename is `basename`.o and that can be modules."""
         out = []
         candidates = set(self.base.module_names().get(basename, ()))
-        candidates |= {p for p in self._objects if posixpath.basename(p) == basename + ".o"}
+        if self._by_basename is None:  # once: asking for each of many objects stays linear
+            self._by_basename = {}
+            for object_path in self._objects:
+                self._by_basename.setdefault(posixpath.basename(object_path), []).append(
+                    object_path
+                )
+        candidates |= set(self._by_basename.get(basename + ".o", ()))
         for path in sorted(candidates):
             if any(r.prefix == "obj" and r.suffix != "y" for r in self.builders_of(path)):
                 out.append(path)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from reviewbot.analysis.diff import FileChange
 from reviewbot.build.model import DiagKind, Diagnostic, StepResult
+from reviewbot.quoting import inside_tree
 
 _CC = re.compile(
     r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s+"
@@ -58,8 +59,8 @@ def parse_output(output: str, roots: Sequence[str] = ()) -> list[Diagnostic]:
     seen: set[tuple[str, int | None, str, str]] = set()
     for raw in output.splitlines():
         found = _parse_line(raw.rstrip(), roots)
-        if found is None:
-            continue
+        if found is None or (found.path and not inside_tree(found.path)):
+            continue  # a location outside the tree and output dir: never quoted
         if found.key() not in seen:
             seen.add(found.key())
             out.append(found)
@@ -165,6 +166,12 @@ def step_failure(base: StepResult, patched: StepResult) -> Diagnostic | None:
     if patched.ok or not base.ok:
         return None
     command = patched.commands[-1] if patched.commands else "make"
+    if patched.disk_full:
+        text = (
+            f"`{command}` ran out of disk: the build wrote more than the sandbox allows "
+            "(limits.disk_bytes in all, limits.file_bytes per file, limits.tmp_bytes in /tmp)"
+        )
+        return Diagnostic(DiagKind.ERROR, "", None, text, "sandbox")
     if patched.timed_out:
         text = f"`{command}` was stopped by the wall-clock limit ({patched.seconds:.0f} s)"
         return Diagnostic(DiagKind.ERROR, "", None, text, "sandbox")

@@ -136,6 +136,7 @@ class StepResult:
     timed_out: bool = False
     status: int = 0
     tail: str = ""  # last lines of output, for messages when nothing parsed
+    disk_full: bool = False  # stopped by the sandbox's disk limit (the patch's fault)
 
 
 @dataclass(frozen=True)

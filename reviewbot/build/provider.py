@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from reviewbot import sandbox
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.build.codec import load_as
@@ -28,7 +29,7 @@ from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan
 from reviewbot.build.planner import DEFAULT_ARCHES, is_local_header, plan_builds
 from reviewbot.build.prepare import CompilerMissingError, check_compiler
-from reviewbot.build.runner import JobRequest, build_job, job_payload, run_job
+from reviewbot.build.runner import STEP_LIMITS, JobRequest, build_job, job_payload, run_job
 from reviewbot.errors import InfrastructureError
 from reviewbot.store.jobs import JobState, JobStore
 
@@ -114,8 +115,10 @@ class BuildEvaluator:
         only: Sequence[str] | None = None,
         baseline: bool = False,
         run_many: RunMany | None = None,
+        limits: sandbox.Limits = STEP_LIMITS,
     ) -> None:
         self.tree = tree
+        self.limits = limits  # each make step's (reviewbot.limits.sandbox_limits)
         self.tree_key = tree_key
         self.cache_dir = cache_dir
         self.matrix = matrix if matrix is not None else load_matrix()
@@ -169,6 +172,7 @@ class BuildEvaluator:
                 str(self.cache_dir),
                 overlay=tuple(sorted(after.items())),
                 before=tuple(sorted(before.items())),
+                limits=self.limits,
             )
             for job in jobs
         ]

@@ -179,7 +179,9 @@ def _result(
     last = runs[-1][0]
     ok = all(r.returncode == 0 and not r.timed_out for r, _, _ in runs)
     output = (last.stdout + "\n" + last.stderr).strip()
-    tail = "\n".join((make_errors(output, ROOTS) or output.splitlines())[-3:])
+    # Only make's own located errors: raw output may be anything a patched Makefile
+    # printed, and only what names the tree or the output directory is ever quoted.
+    tail = "\n".join(make_errors(output, ROOTS)[-3:])
     return StepResult(
         step=step,
         ok=ok,
@@ -189,6 +191,7 @@ def _result(
         timed_out=any(r.timed_out for r, _, _ in runs),
         status=last.returncode,
         tail=tail[-1000:],
+        disk_full=any(r.disk_full for r, _, _ in runs),
     )
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import reviewbot
+from reviewbot.budget import BudgetExceeded
 from reviewbot.errors import InfrastructureError
 from reviewbot.kconfig.facts import KconfigDelta, KconfigFacts
 from reviewbot.sandbox import Limits, Sandbox, bwrap_available, child_pids, popen
@@ -55,7 +56,7 @@ class KconfigClient:
         if self.sandboxed:
             box = Sandbox(
                 readonly=(self.srctree, package_root),
-                writable=Path(self._scratch.name),
+                private=(Path(self._scratch.name),),  # a size-capped tmpfs: no host disk
                 env=env,
                 limits=Limits(cpu_seconds=3600, memory_bytes=3 << 30, wall_seconds=1e9),
                 cwd=Path(self._scratch.name),
@@ -104,8 +105,11 @@ class KconfigClient:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not selector.select(remaining):
                     self.close()
-                    raise KconfigWorkerError(
-                        f"Kconfig evaluation took over {self.timeout:.0f}s (killed)"
+                    # The patch's fault (a $(shell,...) that hangs, a huge Kconfig): the
+                    # engine reports the patch's review as incomplete.
+                    raise BudgetExceeded(
+                        "Kconfig evaluation (kconfiglib; a Kconfig $(shell,...) may hang)",
+                        self.timeout,
                     )
                 line = proc.stdout.readline()
                 if not line:

@@ -160,6 +160,10 @@ def shadow_tree(base: Path, overlay: Mapping[str, str | None], dest: Path) -> Pa
     base = base.resolve()
     files = {_rel_path(path): text for path, text in overlay.items()}
     split = {parent for rel in files for parent in rel.parents}
+    clash = sorted(str(rel) for rel, text in files.items() if text is not None and rel in split)
+    if clash:
+        # drivers/misc/Kconfig kept as a file and drivers/misc/Kconfig/Kconfig added
+        raise BadDiffError(f"{clash[0]} would be both a file and a directory")
     dest.mkdir(parents=True, exist_ok=True)
     for directory in sorted(split, key=lambda p: len(p.parts)):
         here = dest / directory

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from reviewbot.budget import BudgetExceeded
 from reviewbot.errors import InfrastructureError
 from reviewbot.kconfig.conf import (
+    DEFAULT_LIMITS,
     ConfParse,
     UnmetDependency,
     conf_diff_warnings,
@@ -16,11 +18,13 @@ from reviewbot.kconfig.conf import (
 )
 from reviewbot.kconfig.facts import Witness
 from reviewbot.kconfig.provider import Confirm, ParseCheck
+from reviewbot.quoting import inside_tree
+from reviewbot.sandbox import Limits
 
 log = logging.getLogger(__name__)
 
 
-def make_confirm(tree: Path, cache_dir: Path) -> Confirm:
+def make_confirm(tree: Path, cache_dir: Path, limits: Limits = DEFAULT_LIMITS) -> Confirm:
     """A confirm function backed by the tree's scripts/kconfig/conf.
 
     It answers (True, conf's warning) when conf prints the same unmet-dependency warning
@@ -32,7 +36,9 @@ def make_confirm(tree: Path, cache_dir: Path) -> Confirm:
         overlay: Mapping[str, str | None], arch: str, witness: Witness
     ) -> tuple[bool | None, str]:
         try:
-            run = conf_olddefconfig(tree, overlay, arch, dict(witness.assignments), cache_dir)
+            run = conf_olddefconfig(
+                tree, overlay, arch, dict(witness.assignments), cache_dir, limits
+            )
         except InfrastructureError as exc:
             log.warning("conf unavailable, witness not confirmed: %s", exc)
             return None, f"conf unavailable: {exc}"
@@ -64,7 +70,7 @@ def judge(
     return False, ""
 
 
-def make_parse_check(tree: Path, cache_dir: Path) -> ParseCheck:
+def make_parse_check(tree: Path, cache_dir: Path, limits: Limits = DEFAULT_LIMITS) -> ParseCheck:
     """A check that runs conf on the tree before and after a patch and returns new messages.
 
     Base runs are cached per (arch, overlay), so a series or a benchmark pays once.
@@ -80,14 +86,31 @@ def make_parse_check(tree: Path, cache_dir: Path) -> ParseCheck:
         try:
             slot = (arch, key(before))
             if slot not in cache:
-                cache[slot] = conf_parse(tree, before, arch, cache_dir)
-            patched = conf_parse(tree, after, arch, cache_dir)
+                cache[slot] = conf_parse(tree, before, arch, cache_dir, limits)
+            patched = conf_parse(tree, after, arch, cache_dir, limits)
         except InfrastructureError as exc:
             log.warning("conf unavailable, Kconfig parse not checked: %s", exc)
             return None
         if patched.timed_out:
-            return ((None, None, "error", "conf was killed by its time limit"),)
+            raise BudgetExceeded(
+                "scripts/kconfig/conf (a Kconfig $(shell,...) may hang)", limits.wall_seconds
+            )
         diff = conf_diff_warnings(cache[slot], patched)
-        return tuple((d.path, d.line, str(d.severity), d.text) for d in diff.diagnostics)
+        # Only conf's own messages located in the tree are quoted: unlocated lines are what
+        # a $(shell,...) printed, and a file outside the tree may be anything.
+        shown = [d for d in diff.diagnostics if d.path is not None and inside_tree(d.path)]
+        out = [(d.path, d.line, str(d.severity), d.text) for d in shown]
+        withheld = len(diff.diagnostics) - len(shown)
+        if withheld:
+            out.append(
+                (
+                    None,
+                    None,
+                    "info",
+                    f"{withheld} new line(s) of output that name no file of the tree (a "
+                    "command the patched Kconfig runs, or a file outside the tree); not quoted",
+                )
+            )
+        return tuple(out)
 
     return check

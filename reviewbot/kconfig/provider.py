@@ -47,8 +47,10 @@ class KconfigEvaluator:
         parse_check: ParseCheck | None = None,
         index: TreeIndex | None = None,
         compare: bool = False,
+        timeout: float = 180.0,
     ) -> None:
         self.tree = tree
+        self.timeout = timeout
         self.base_key = base_key
         self.confirm = confirm
         self.parse_check = parse_check
@@ -62,7 +64,7 @@ class KconfigEvaluator:
         slot = self._slots.setdefault(arch, len(self._slots) % len(self._clients))
         client = self._clients[slot]
         if client is None:
-            client = self._clients[slot] = KconfigClient(self.tree)
+            client = self._clients[slot] = KconfigClient(self.tree, timeout=self.timeout)
         return client
 
     def close(self) -> None:

@@ -19,6 +19,14 @@ _EXTENDED = re.compile(
 _START = re.compile(r"^(diff --git |Index: \S|diff -\S)")
 
 
+def _count(digits: str | None) -> int:
+    """A hunk's line count; absurdly long numbers (int() refuses 5,000 digits) read as huge,
+    so the scan keeps the hunk and the diff parser reports it."""
+    if digits is None:
+        return 1
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 def _is_file_header(lines: list[str], i: int) -> bool:
     return lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
 
@@ -48,8 +56,8 @@ def _scan(lines: list[str], start: int) -> int | None:
         line = lines[i]
         hunk = _HUNK.match(line)
         if hunk:
-            old = int(hunk.group(2)) if hunk.group(2) is not None else 1
-            new = int(hunk.group(4)) if hunk.group(4) is not None else 1
+            old = _count(hunk.group(2))
+            new = _count(hunk.group(4))
             i += 1
             while i < len(lines) and (old > 0 or new > 0):
                 body = lines[i]

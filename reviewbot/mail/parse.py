@@ -9,7 +9,7 @@ import email.policy
 import hashlib
 import re
 
-from reviewbot.errors import MalformedMailError
+from reviewbot.errors import MalformedMailError, UserInputError
 from reviewbot.mail.diffscan import find_diff
 from reviewbot.mail.subject import parse_subject
 from reviewbot.model import Message, RawMail
@@ -25,7 +25,7 @@ def parse_mail(raw: RawMail) -> Message:
     """Parse a raw mail; problems that lose nothing (bad charset, bad header) are recorded."""
     try:
         return _parse(raw)
-    except MalformedMailError:
+    except UserInputError:  # MalformedMailError, or a budget that ran out
         raise
     except Exception as exc:  # a mail must never crash the run: it is reported instead
         raise MalformedMailError(f"{raw.source}: cannot parse mail: {exc!r}") from exc
@@ -36,6 +36,8 @@ def _parse(raw: RawMail) -> Message:
         raise MalformedMailError(f"{raw.source}: empty message")
     try:
         msg = email.message_from_bytes(raw.data, policy=email.policy.compat32)
+    except UserInputError:  # a budget that ran out
+        raise
     except Exception as exc:  # the stdlib parser is lenient; anything raised is malformed
         raise MalformedMailError(f"{raw.source}: cannot parse mail: {exc}") from exc
     problems: list[str] = []

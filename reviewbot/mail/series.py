@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from reviewbot.limits import DEFAULT_LIMITS
 from reviewbot.model import Message, Series
 
 
@@ -32,12 +33,29 @@ def _key(message: Message) -> tuple[int, int, str] | None:
     return (tags.version, tags.total, message.sender)
 
 
-def assemble(messages: Iterable[Message]) -> tuple[list[Series], list[Message]]:
-    """Return (series, messages that carry no patch and are not cover letters)."""
+def over_total(message: Message, max_total: int) -> bool:
+    """A [PATCH m/n] whose n is beyond the series-total limit (limits.series_total)."""
+    return message.tags.total is not None and message.tags.total > max_total
+
+
+def assemble(
+    messages: Iterable[Message], max_total: int = DEFAULT_LIMITS.series_total
+) -> tuple[list[Series], list[Message]]:
+    """Return (series, messages that carry no patch and are not cover letters).
+
+    A message numbered beyond max_total parts is not placed in any series (it is
+    returned with the others; over_total says why): a `[PATCH 1/20000000]` must not
+    make a twenty-million-entry list of missing parts.
+    """
     seen: set[str] = set()
     unique: list[Message] = []
+    others: list[Message] = []
     for message in messages:
         if message.message_id in seen:
+            continue
+        if over_total(message, max_total):
+            seen.add(message.message_id)
+            others.append(message)
             continue
         seen.add(message.message_id)
         unique.append(message)
@@ -46,7 +64,6 @@ def assemble(messages: Iterable[Message]) -> tuple[list[Series], list[Message]]:
     by_root: dict[str, _Group] = {}
     loose: list[Message] = []
     singles: list[Message] = []
-    others: list[Message] = []
 
     # Roots first: cover letters, then first patches that do not thread to a cover.
     for number in (0, 1):
@@ -59,7 +76,8 @@ def assemble(messages: Iterable[Message]) -> tuple[list[Series], list[Message]]:
                 group = _Group(message, key[0], key[1], key[2])
                 groups.append(group)
                 by_root[message.message_id] = group
-    groups.sort(key=lambda g: unique.index(g.root))
+    position = {id(message): n for n, message in enumerate(unique)}
+    groups.sort(key=lambda g: position[id(g.root)])
 
     for message in unique:
         tags = message.tags
@@ -156,7 +174,7 @@ def _place(group: _Group, message: Message, others: list[Message]) -> None:
 
 def _finish(group: _Group) -> Series:
     patches = tuple(group.parts[n] for n in sorted(group.parts))
-    missing = tuple(n for n in range(1, group.total + 1) if n not in group.parts)
+    missing = tuple(n for n in range(1, group.total + 1) if n not in group.parts)  # <= max_total
     head = group.cover or group.parts.get(1) or patches[0]
     base = next((m.base_commit for m in (group.cover, *patches) if m and m.base_commit), None)
     return Series(

@@ -8,8 +8,10 @@ from reviewbot.model import SubjectTags
 
 _REPLY = re.compile(r"^\s*((re|aw|sv|fwd?|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _BRACKET = re.compile(r"^\s*\[([^\[\]]*)\]")
-_PART = re.compile(r"(\d+)\s*(?:/|\s+of\s+)\s*(\d+)")
-_VERSION = re.compile(r"(?:^|[^a-z]|(?<=patch))v(\d+)$", re.IGNORECASE)
+# At most 9 digits: int() of a 5,000-digit number raises, and no series has a billion
+# parts (the series-total limit is applied when series are assembled).
+_PART = re.compile(r"(?<!\d)(\d{1,9})\s*(?:/|\s+of\s+)\s*(\d{1,9})(?!\d)")
+_VERSION = re.compile(r"(?:^|[^a-z]|(?<=patch))v(\d{1,9})$", re.IGNORECASE)
 
 
 def parse_subject(subject: str) -> SubjectTags:

@@ -6,6 +6,10 @@ result lists such hunks so reports can say the base differs). A rule that
 raises becomes one RB000 finding; the other rules still report. When a patch does not
 apply to the tree, findings from rules that need the base are lowered to info and say
 so: the tree is probably not the one the author used.
+
+Every stage runs within its budget (reviewbot.limits): reading a patch's diff, applying
+it, its rules, its Kconfig evaluation and its builds. A stage that runs out becomes one
+RB004 warning ("review incomplete: ...") on the patch, never a silent clean.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from reviewbot.analysis.apply import Applied, ApplyError, HunkOffset, apply_loca
 from reviewbot.analysis.diff import ChangeKind, FileChange, parse_diff
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import Overlay, TreeView
+from reviewbot.budget import BudgetExceeded, budget
+from reviewbot.budget import check as check_budget
 from reviewbot.build.model import BuildOutcome
 from reviewbot.errors import BadDiffError, ReviewbotError
 from reviewbot.kconfig.facts import KconfigDelta
 from reviewbot.kconfig.plan import DEFAULT_ARCHES, KconfigPlan, plan
+from reviewbot.limits import DEFAULT_LIMITS, ReviewLimits
 from reviewbot.model import Finding, Message, Series, Severity
 from reviewbot.rules.base import PatchContext, Rule
 from reviewbot.rules.internal import (
@@ -30,6 +37,7 @@ from reviewbot.rules.internal import (
     kconfig_evaluation_failed,
     patch_does_not_apply,
     patch_unreadable,
+    review_incomplete,
 )
 from reviewbot.tree.index import FileFacts, TreeIndex, classify, facts_for
 
@@ -60,6 +68,7 @@ def review_series(
     arches: tuple[str, ...] = (),
     kconfig: KconfigProvider | None = None,
     build: BuildProvider | None = None,
+    limits: ReviewLimits = DEFAULT_LIMITS,
 ) -> SeriesResult:
     """Apply the series patch by patch in memory and run every rule on each patch.
 
@@ -72,7 +81,11 @@ def review_series(
     parsed: list[tuple[Message, tuple[FileChange, ...] | None]] = []
     for patch in series.patches:
         try:
-            parsed.append((patch, parse_diff(patch.diff or "")))
+            with budget("reading the diff", limits.parse_seconds):
+                parsed.append((patch, parse_diff(patch.diff or "")))
+        except BudgetExceeded as exc:
+            findings.append(_incomplete(exc, patch))
+            parsed.append((patch, None))
         except BadDiffError as exc:
             findings.append(
                 _tag(
@@ -95,21 +108,23 @@ def review_series(
             continue
         before = dict(changes_so_far)
         failed: list[str] = []
-        view = Overlay(base, changes_so_far)
-        # Rules see each change as it applied: line numbers of the real files.
         relocated: list[FileChange] = []
-        for change in parsed_changes:
-            try:
-                applied = _apply(view, change)
-            except ApplyError as exc:
-                failed.append(str(exc))
-                relocated.append(change)
-                continue
-            relocated.append(applied.change)
-            offsets.extend(replace(o, patch=patch.message_id) for o in applied.offsets)
-            if change.kind is ChangeKind.RENAMED and change.old_path:
-                changes_so_far[change.old_path] = None
-            changes_so_far[change.path] = applied.text
+        try:
+            with budget("applying the patch", limits.apply_seconds):
+                _apply_all(
+                    Overlay(base, changes_so_far),
+                    parsed_changes,
+                    changes_so_far,
+                    failed,
+                    relocated,
+                    offsets,
+                    patch.message_id,
+                )
+        except BudgetExceeded as exc:
+            findings.append(_incomplete(exc, patch))
+            changes_so_far = dict(before)
+            continue
+        # Rules see each change as it applied: line numbers of the real files.
         changes = tuple(relocated)
         ok = not failed
         if failed:
@@ -134,7 +149,7 @@ def review_series(
     for number, (patch, changes, before, ok) in enumerate(per_patch):
         after = per_patch[number + 1][2] if number + 1 < len(per_patch) else changes_so_far
         index_after = PatchedIndex(index, _facts(after))
-        kplan, deltas, failure = _evaluate_kconfig(
+        kplan, deltas, failure, incomplete = _evaluate_kconfig(
             changes,
             (before, Overlay(base, before)),
             (after, Overlay(base, after)),
@@ -146,6 +161,17 @@ def review_series(
         )
         if failure:
             findings.append(_tag(kconfig_evaluation_failed.finding("", None, failure), patch))
+        if incomplete is not None:
+            findings.append(_incomplete(incomplete, patch))
+        builds: tuple[BuildOutcome, ...] = ()
+        if ok:
+            builds, trouble = _builds(build, changes, index_after, before, after)
+            if trouble:
+                findings.append(
+                    _tag(
+                        review_incomplete.finding("", None, f"review incomplete: {trouble}"), patch
+                    )
+                )
         ctx = PatchContext(
             patch=patch,
             series=series,
@@ -160,9 +186,9 @@ def review_series(
             arches=arches,
             kconfig=deltas,
             kconfig_plan=kplan,
-            builds=_builds(build, changes, index_after, before, after) if ok else (),
+            builds=builds,
         )
-        findings.extend(run_rules(ctx, rules))
+        findings.extend(run_rules(ctx, rules, limits.rules_seconds))
     findings.sort(key=Finding.sort_key)
     return SeriesResult(series, tuple(findings), tuple(offsets))
 
@@ -174,19 +200,22 @@ def _evaluate_kconfig(
     index_after: PatchedIndex,
     arches: tuple[str, ...],
     provider: KconfigProvider | None,
-) -> tuple[KconfigPlan | None, Mapping[str, KconfigDelta], str]:
+) -> tuple[KconfigPlan | None, Mapping[str, KconfigDelta], str, BudgetExceeded | None]:
     if provider is None:
-        return None, {}, ""
+        return None, {}, "", None
     kplan = plan(
         changes, before[0], after[0], index_after, arches or DEFAULT_ARCHES, before[1], after[1]
     )
     if kplan is None:
-        return None, {}, ""
+        return None, {}, "", None
     try:
-        return kplan, provider(kplan), ""
+        return kplan, provider(kplan), "", None
+    except BudgetExceeded as exc:
+        log.warning("Kconfig evaluation stopped: %s", exc)
+        return kplan, {}, "", exc
     except ReviewbotError as exc:
         log.warning("Kconfig evaluation failed: %s", exc)
-        return kplan, {}, f"Kconfig evaluation failed: {exc}"
+        return kplan, {}, f"Kconfig evaluation failed: {exc}", None
 
 
 def _builds(
@@ -195,14 +224,54 @@ def _builds(
     index_after: PatchedIndex,
     before: Mapping[str, str | None],
     after: Mapping[str, str | None],
-) -> tuple[BuildOutcome, ...]:
+) -> tuple[tuple[BuildOutcome, ...], str]:
+    """The builds' outcomes, and why they did not run ('' when they did)."""
     if provider is None:
-        return ()
+        return (), ""
     try:
-        return tuple(provider(changes, index_after, before, after))
+        return tuple(provider(changes, index_after, before, after)), ""
     except ReviewbotError as exc:
         log.warning("builds failed: %s", exc)
-        return ()
+        return (), f"the quick builds did not run: {exc}"
+
+
+def _incomplete(exc: BudgetExceeded, patch: Message) -> Finding:
+    return _tag(
+        review_incomplete.finding(
+            "",
+            None,
+            f"review incomplete: {exc}; this patch was not fully checked",
+            hint="a patch this costly to check is unusual: look for a Kconfig $(shell,...) "
+            "that hangs or a generated file; the limits are in the [limits] config table",
+        ),
+        patch,
+    )
+
+
+def _apply_all(
+    view: TreeView,
+    changes: tuple[FileChange, ...],
+    changes_so_far: dict[str, str | None],
+    failed: list[str],
+    relocated: list[FileChange],
+    offsets: list[HunkOffset],
+    patch_id: str,
+) -> None:
+    """Apply each file's change on top of changes_so_far (failures listed in failed); the
+    changes renumbered where they applied go to relocated, the hunks that moved to offsets."""
+    for change in changes:
+        try:
+            _check_shape(view, change, changes_so_far)
+            applied = _apply(view, change)
+        except ApplyError as exc:
+            failed.append(str(exc))
+            relocated.append(change)
+            continue
+        relocated.append(applied.change)
+        offsets.extend(replace(o, patch=patch_id) for o in applied.offsets)
+        if change.kind is ChangeKind.RENAMED and change.old_path:
+            changes_so_far[change.old_path] = None
+        changes_so_far[change.path] = applied.text
 
 
 def _damage(diff: str) -> str:
@@ -210,6 +279,24 @@ def _damage(diff: str) -> str:
     if "\n\u00a0" in diff or diff.startswith("\u00a0"):
         return " (context lines start with non-breaking spaces: the mail client damaged it)"
     return ""
+
+
+def _check_shape(
+    view: TreeView, change: FileChange, changes_so_far: Mapping[str, str | None]
+) -> None:
+    """A file cannot be put under a path that stays a file (drivers/misc/Kconfig/Kconfig
+    while drivers/misc/Kconfig is kept): no tree can hold both."""
+    if change.kind is ChangeKind.DELETED:
+        return
+    parts = change.path.split("/")
+    for depth in range(1, len(parts)):
+        parent = "/".join(parts[:depth])
+        if parent in changes_so_far:
+            is_file = changes_so_far[parent] is not None
+        else:
+            is_file = view.read(parent) is not None
+        if is_file:
+            raise ApplyError(f"{change.path}: {parent} is a file, not a directory")
 
 
 def _apply(view: TreeView, change: FileChange) -> Applied:
@@ -241,12 +328,26 @@ def _facts(changes: dict[str, str | None]) -> dict[str, FileFacts | None]:
     return out
 
 
-def run_rules(ctx: PatchContext, rules: Sequence[Rule]) -> list[Finding]:
-    """Run each rule in isolation; a crash becomes an RB000 finding."""
+def run_rules(
+    ctx: PatchContext, rules: Sequence[Rule], seconds: float = DEFAULT_LIMITS.rules_seconds
+) -> list[Finding]:
+    """Run each rule in isolation; a crash becomes an RB000 finding, rules past the
+    patch's time budget one RB004 finding (the findings made so far are kept)."""
     out: list[Finding] = []
+    try:
+        with budget("the rules", seconds):
+            _run_each(ctx, rules, out)
+    except BudgetExceeded as exc:
+        out.append(_incomplete(exc, ctx.patch))
+    return out
+
+
+def _run_each(ctx: PatchContext, rules: Sequence[Rule], out: list[Finding]) -> None:
     for current in rules:
         try:
             found = list(current.check(ctx))
+        except BudgetExceeded:
+            raise
         except Exception as exc:  # one rule must never lose the report
             log.exception("rule %s crashed on <%s>", current.id, ctx.patch.message_id)
             where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -274,7 +375,7 @@ def run_rules(ctx: PatchContext, rules: Sequence[Rule]) -> list[Finding]:
                     ),
                 )
             out.append(_tag(finding, ctx.patch))
-    return out
+        check_budget()  # where no timer interrupts (not the main thread)
 
 
 def _tag(finding: Finding, patch: Message) -> Finding:

@@ -22,7 +22,9 @@ _COMMENT_OR_LITERAL = re.compile(
 )
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(\w*)[ \t]*(.*)$")
 _TOKEN = re.compile(r"[{}()\[\];=,]|[A-Za-z_]\w*|[^\s{}()\[\];=,A-Za-z_]+")
-_FUNC_HEAD = re.compile(r"\)\s*(?:(?:__\w+|notrace|noinline)(?:\s*\([^()]*\))?\s*)*$")
+# Each attribute is a whole word (\b): `__\w+` cannot split a run of underscores in
+# many ways, which made the old pattern backtrack exponentially.
+_FUNC_HEAD = re.compile(r"\)\s*(?:(?:__\w+|notrace|noinline)\b(?:\s*\([^()]*\))?\s*)*$")
 EXPORT_LINE = re.compile(
     r"^[ \t]*(EXPORT_SYMBOL(?:_GPL|_NS|_NS_GPL|_GPL_FOR_MODULES|_FOR_MODULES)?|"
     r"EXPORT_DATA_SYMBOL(?:_GPL)?|EXPORT_TRACEPOINT_SYMBOL(?:_GPL)?)\s*\(\s*([A-Za-z_]\w*)"

@@ -54,3 +54,14 @@ def patch_does_not_apply(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
 )
 def kconfig_evaluation_failed(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     return ()  # reported by the engine when the Kconfig provider fails
+
+
+@rule(
+    "RB004",
+    "review-incomplete",
+    Severity.WARNING,
+    "A stage of the review ran out of its time, disk or memory budget on this patch.",
+    needs_base=False,
+)
+def review_incomplete(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
+    return ()  # reported by the engine when a stage exhausts its budget

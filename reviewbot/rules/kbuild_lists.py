@@ -19,6 +19,7 @@ from reviewbot.rules.kbuild_make import (
     consistent_text,
     make_lines,
     physical_line_of,
+    touches,
 )
 from reviewbot.rules.kbuild_objects import (
     SOURCE_SUFFIXES,
@@ -127,7 +128,7 @@ def _added_words(change: FileChange, text: str) -> Iterator[tuple[ObjWord, int]]
     """Object words the change adds, with the physical line each sits on."""
     added = added_numbers(change)
     for ref in obj_words(make_lines(text)):
-        if not any(ref.line.first <= n <= ref.line.last for n in added):
+        if not touches(ref.line, added):
             continue
         number = physical_line_of(text, ref.line, ref.word)
         if number in added:

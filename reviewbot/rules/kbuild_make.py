@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from reviewbot.analysis.diff import FileChange
 
@@ -250,12 +251,18 @@ def _rule_header(line: MakeLine) -> tuple[tuple[str, ...], tuple[str, ...]] | No
 
 def physical_line_of(text: str, line: MakeLine, needle: str) -> int:
     """The physical line of `line` holding needle as a whole word (else its first line)."""
-    physical = text.split("\n")
+    physical = _physical_lines(text)
     pattern = re.compile(r"(?<![\w.$/-])" + re.escape(needle) + r"(?![\w.-])")
     for number in range(line.first, min(line.last, len(physical)) + 1):
         if pattern.search(physical[number - 1]):
             return number
     return line.first
+
+
+@lru_cache(maxsize=8)
+def _physical_lines(text: str) -> tuple[str, ...]:
+    """text split once (callers ask for one line at a time of the same text)."""
+    return tuple(text.split("\n"))
 
 
 def consistent_text(change: FileChange, text: str | None) -> str | None:
@@ -275,7 +282,12 @@ def added_numbers(change: FileChange) -> set[int]:
 
 
 def touches(line: MakeLine, numbers: Iterable[int]) -> bool:
-    """Whether any physical line of a logical line is among numbers."""
+    """Whether any physical line of a logical line is among numbers.
+
+    With a set (added_numbers) it looks up the line's own span, so a pass over every
+    line of a file stays linear; scanning the set per line was quadratic."""
+    if isinstance(numbers, set | frozenset) and line.last - line.first < len(numbers):
+        return any(number in numbers for number in range(line.first, line.last + 1))
     return any(line.first <= number <= line.last for number in numbers)
 
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property, lru_cache
 
 from reviewbot.analysis.view import TreeView
 from reviewbot.rules.kbuild_make import (
@@ -27,7 +28,7 @@ from reviewbot.rules.kbuild_make import (
 
 SOURCE_SUFFIXES = (".c", ".S", ".rs")
 _VARIABLE_COMPOSITE = re.compile(r"\$[({][^)}]*[)}]-(?:y|m|objs|\$[({]CONFIG_\w+[)}])$")
-_VARIABLE_WORD = re.compile(r"(?:[\w.-]*\$[({][\w.-]+[)}])+[\w.-]*\.o\b")
+_VARIABLE_WORD = re.compile(r"(?<![\w.$(){}-])(?:[\w.-]*\$[({][\w.-]+[)}])+[\w.-]*\.o\b")
 _OBJ_PREFIXES = ("$(obj)/", "$(src)/", "$(objtree)/$(obj)/", "$(srctree)/$(src)/")
 
 
@@ -75,14 +76,24 @@ class KbuildDir:
         """True when `stem-y`/`stem-objs`/... is assigned here; None when a name is a variable."""
         if stem.startswith("../"):
             return None
+        if stem in self._composites[0]:
+            return True
+        return None if self._composites[1] else False
+
+    @cached_property
+    def _composites(self) -> tuple[frozenset[str], bool]:
+        """The stems assigned as composites here, and whether a name is a variable (one
+        pass over the assignments, however many objects are asked about)."""
+        stems: set[str] = set()
         for name in self.assigned:
-            if name.startswith(stem + "-") and name[len(stem) + 1 :] in ("y", "m", "objs"):
-                return True
-            if name.startswith((stem + "-$(CONFIG_", stem + "-${CONFIG_")):
-                return True
-        if any(_VARIABLE_COMPOSITE.search(name) for name in self.assigned):
-            return None
-        return False
+            stem, dash, suffix = name.rpartition("-")
+            if dash and suffix in ("y", "m", "objs"):
+                stems.add(stem)
+            for marker in ("-$(CONFIG_", "-${CONFIG_"):
+                if marker in name:
+                    stems.add(name[: name.index(marker)])
+        variable = any(_VARIABLE_COMPOSITE.search(name) for name in self.assigned)
+        return frozenset(stems), variable
 
     def makes(self, names: tuple[str, ...]) -> bool:
         """Whether a rule here can make one of names (relative to the directory)."""
@@ -131,8 +142,18 @@ class KbuildDir:
         return any(_word_in(name, text) for name in names for text in self.texts)
 
 
+_KBUILD_WORD = re.compile(r"[\w.-]+")
+
+
 def _word_in(name: str, text: str) -> bool:
+    if _KBUILD_WORD.fullmatch(name):
+        return name in _kbuild_words(text)  # one pass per text, however many names
     return re.search(r"(?<![\w.-])" + re.escape(name) + r"(?![\w.-])", text) is not None
+
+
+@lru_cache(maxsize=32)
+def _kbuild_words(text: str) -> frozenset[str]:
+    return frozenset(_KBUILD_WORD.findall(text))
 
 
 _INCLUDE = re.compile(r"^[ \t]*-?include[ \t]+(.+)$", re.MULTILINE)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from reviewbot.kconfig.facts import KconfigDelta, SymbolFacts, Witness
 from reviewbot.model import Finding, Severity
+from reviewbot.quoting import quotable
 from reviewbot.rules.base import PatchContext, Rule, rule
 
 _WORD = re.compile(r"\b[A-Z0-9_]+\b")
@@ -357,9 +358,11 @@ def kconfiglib_unsupported(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         if not error or delta.patched.loop or delta.base.error or error in seen:
             continue
         seen.add(error)
-        first = next((x for x in error.strip().splitlines() if x.strip()), error)
+        first = next((x for x in error.strip().splitlines() if x.strip()), error).strip()
+        if not quotable(first):
+            first = "the error names a file outside the tree (not quoted)"
         yield rule.finding(
-            "", None, f"kconfiglib cannot load the patched tree ({delta.arch}): {first.strip()}"
+            "", None, f"kconfiglib cannot load the patched tree ({delta.arch}): {first}"
         )
 
 
@@ -380,7 +383,7 @@ def parse_error(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 path or "",
                 line,
                 f"scripts/kconfig/conf ({delta.arch}): {text}",
-                severity=Severity.WARNING,
+                severity=Severity.INFO if severity == "info" else Severity.WARNING,
             )
         for path, items in errors.items():
             # The parser's first error is the real one; what follows cascades from it.

@@ -12,6 +12,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.rules.base import PatchContext
@@ -172,9 +173,22 @@ def _c_line_refs(number: int, code: str) -> Iterable[Ref]:
 
 def mentions(text: str | None, written: str) -> bool:
     """Whether text contains the token as a whole word."""
-    if not text or written not in text:
+    if not text:
+        return False
+    if _WORD.fullmatch(written):
+        return written in _words(text)
+    if written not in text:
         return False
     return re.search(rf"(?<![A-Za-z0-9_]){re.escape(written)}(?![A-Za-z0-9_])", text) is not None
+
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+@lru_cache(maxsize=16)
+def _words(text: str) -> frozenset[str]:
+    """The words of a text, once per text: asking for each of many symbols stays linear."""
+    return frozenset(_WORD.findall(text))
 
 
 _DEFINES_IN_C = (
@@ -184,18 +198,25 @@ _DEFINES_IN_C = (
 _DEFINES_IN_MAKE = r"-[DU]\s*CONFIG_{0}\b|^\s*(?:export\s+|override\s+)?CONFIG_{0}\s*[:?+]?="
 
 
+_NAME = r"([A-Za-z0-9_]+)"
+_ALL_IN_C = re.compile(_DEFINES_IN_C.replace("{0}", _NAME).replace("}}", "}"), re.MULTILINE)
+_ALL_IN_MAKE = re.compile(_DEFINES_IN_MAKE.replace("{0}", _NAME), re.MULTILINE)
+
+
+@lru_cache(maxsize=16)
+def _defined_in(text: str, pattern: re.Pattern[str]) -> frozenset[str]:
+    """Every symbol pattern finds defined in text (one pass, however many are asked)."""
+    return frozenset(name for match in pattern.finditer(text) for name in match.groups() if name)
+
+
 def defines_in_c(text: str | None, symbol: str) -> bool:
     """Whether C text defines CONFIG_<symbol> itself: #define, #undef, enum member, type."""
-    if not text or symbol not in text:
-        return False
-    return re.search(_DEFINES_IN_C.format(re.escape(symbol)), text, re.MULTILINE) is not None
+    return bool(text) and symbol in _defined_in(text or "", _ALL_IN_C)
 
 
 def defines_in_make(text: str | None, symbol: str) -> bool:
     """Whether Makefile text defines CONFIG_<symbol> (-DCONFIG_X or an assignment)."""
-    if not text or symbol not in text:
-        return False
-    return re.search(_DEFINES_IN_MAKE.format(re.escape(symbol)), text, re.MULTILINE) is not None
+    return bool(text) and symbol in _defined_in(text or "", _ALL_IN_MAKE)
 
 
 def local_headers(path: str, text: str | None) -> list[str]:
@@ -233,6 +254,18 @@ def old_text_mentions(change: FileChange, before: str | None, written: str) -> b
     """Whether the file already named the token: base text, or removed/context lines."""
     if mentions(before, written):
         return True
-    return any(
-        mentions(value, written) for hunk in change.hunks for op, value in hunk.lines if op != "+"
-    )
+    return mentions(_old_lines(change), written)
+
+
+_OLD: dict[int, tuple[FileChange, str]] = {}
+
+
+def _old_lines(change: FileChange) -> str:
+    """The removed and context lines of a change as one text (kept for the last few)."""
+    found = _OLD.get(id(change))
+    if found is None or found[0] is not change:
+        if len(_OLD) > 64:
+            _OLD.clear()
+        text = "\n".join(value for hunk in change.hunks for op, value in hunk.lines if op != "+")
+        found = _OLD[id(change)] = (change, text)
+    return found[1]

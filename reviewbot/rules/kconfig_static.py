@@ -32,6 +32,8 @@ from reviewbot.rules.kconfig_refs import (
     series_definitions,
 )
 
+MAX_SUGGESTIONS = 50
+
 
 class _Names:
     """Defined symbol names (every arch, plus the series), asked one at a time.
@@ -44,6 +46,7 @@ class _Names:
         self._ctx = ctx
         self._series: set[str] | None = None
         self._all: set[str] | None = None
+        self._asked = 0
 
     @property
     def series(self) -> set[str]:
@@ -69,7 +72,13 @@ class _Names:
         return symbol.endswith("_MODULE") and self.known(symbol[: -len("_MODULE")])
 
     def similar(self, symbol: str) -> list[str]:
-        """Close names (difflib): the very close ones (>= 0.85) if any, else up to two."""
+        """Close names (difflib): the very close ones (>= 0.85) if any, else up to two.
+
+        Each answer scans every name: a patch naming thousands of undefined symbols gets
+        suggestions for the first MAX_SUGGESTIONS only, so the rule stays linear."""
+        self._asked += 1
+        if self._asked > MAX_SUGGESTIONS:
+            return []
         width = max(4, len(symbol) // 2)
         candidates = [
             name

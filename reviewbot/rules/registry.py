@@ -24,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     internal.patch_unreadable,
     internal.patch_does_not_apply,
     internal.kconfig_evaluation_failed,
+    internal.review_incomplete,
     *kconfig_static.RULES,
     *kbuild.RULES,
     *exports.RULES,

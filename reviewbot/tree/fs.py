@@ -23,8 +23,11 @@ class FsTree:
             return self._cache[path]
         full = self._resolve(path)
         text: str | None = None
-        if full is not None and full.is_file():
-            text = full.read_bytes().decode("utf-8", errors="replace")
+        try:
+            if full is not None and full.is_file():
+                text = full.read_bytes().decode("utf-8", errors="replace")
+        except OSError:  # a name too long, a file under a file: not in the tree
+            text = None
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[path] = text
@@ -32,10 +35,16 @@ class FsTree:
 
     def exists(self, path: str) -> bool:
         full = self._resolve(path)
-        return full is not None and full.exists()
+        try:
+            return full is not None and full.exists()
+        except OSError:
+            return False
 
     def listdir(self, path: str) -> tuple[str, ...]:
         full = self._resolve(path)
-        if full is None or not full.is_dir():
+        try:
+            if full is None or not full.is_dir():
+                return ()
+            return tuple(sorted(os.listdir(full)))
+        except OSError:
             return ()
-        return tuple(sorted(os.listdir(full)))
