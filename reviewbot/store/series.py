@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from reviewbot.errors import MalformedMailError
+from reviewbot.errors import UserInputError
+from reviewbot.mail.bounded import parse_bounded
 from reviewbot.mail.classify import (
     Kind,
     address,
@@ -92,8 +93,9 @@ def _parse_all(rows: Sequence[StoredMessage]) -> list[_Parsed]:
     out = []
     for row in rows:
         try:
-            message = parse_mail(RawMail(row.raw, f"store:{row.message_id}"))
-        except MalformedMailError as exc:
+            # the same bounds as `check`: mail size and parse time (reviewbot.limits)
+            message = parse_bounded(RawMail(row.raw, f"store:{row.message_id}"))
+        except UserInputError as exc:
             out.append(_Parsed(row, None, str(exc), frozenset()))
             continue
         out.append(_Parsed(row, message, "", _header_names(row.raw)))
