@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.build.kbuild_plan import kbuild_jobs
 from reviewbot.build.matrix import by_srcarch
 from reviewbot.build.model import (
     Arch,
@@ -160,6 +161,7 @@ def plan_builds(
     extmod = sorted(p for p in paths if EXTMOD_TRIGGERS.match(p))
     if extmod:
         jobs = _with_extmod(jobs, matrix, defaults, extmod)
+    jobs = merge_jobs(jobs, kbuild_jobs(changes, matrix, defaults))
     exports = sorted(p for p in paths if EXPORT_TRIGGERS.match(p))
     baseline: list[BuildJob] = []
     if exports:
@@ -173,6 +175,38 @@ def plan_builds(
             full = BuildStep(StepKind.VMLINUX, (), "vmlinux + modpost CRC reference")
             baseline.append(BuildJob(arch, crc_config, (full,), baseline=True))
     return BuildPlan(tuple(jobs), tuple(baseline), tuple(skipped))
+
+
+_STEP_ORDER = {
+    StepKind.OBJECTS: 0,
+    StepKind.HOSTTOOLS: 1,
+    StepKind.EXTMOD: 2,
+    StepKind.MODVERSIONS: 3,
+    StepKind.LINK: 4,
+    StepKind.VMLINUX: 5,
+    StepKind.TOOLCHAIN: 6,  # last: it makes the .config afresh
+}
+
+
+def merge_jobs(jobs: Sequence[BuildJob], extra: Sequence[BuildJob]) -> list[BuildJob]:
+    """Add extra's steps to the job of the same arch and config (or as new jobs).
+
+    Steps run in a fixed order on one copy of the prepared tree per side; TOOLCHAIN
+    comes last because it remakes the .config.
+    """
+    out = list(jobs)
+    for job in extra:
+        for number, known in enumerate(out):
+            if known.key == job.key and not known.baseline:
+                out[number] = BuildJob(known.arch, known.config, (*known.steps, *job.steps))
+                break
+        else:
+            out.append(job)
+    return [
+        BuildJob(j.arch, j.config, tuple(sorted(j.steps, key=lambda s: _STEP_ORDER[s.kind])),
+                 j.baseline)
+        for j in out
+    ]
 
 
 def _with_extmod(

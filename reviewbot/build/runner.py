@@ -15,6 +15,12 @@ rebuild). Steps:
   `#SYMVER X` line in its .cmd file (what modpost reads), and the module's .mod.c a
   SYMBOL_CRC(...) line
 - vmlinux: full build with modpost (baseline jobs only)
+- hosttools: `make HOSTCFLAGS=-Werror -k <goal>` per goal (olddefconfig, modules_prepare):
+  every host program is rebuilt with -Werror (the flag changes their command lines) and
+  conf runs; the resulting .config is kept
+- toolchain: `make defconfig` afresh (Kconfig.include probes run again), the job's
+  fragment + olddefconfig, then `make W=1 prepare` (arch Makefile probes); .config kept
+- link: see reviewbot.build.warm (an incremental make of a warm full build)
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ import re
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import reviewbot
 from reviewbot import sandbox
+from reviewbot.build.anchor import output_lines
 from reviewbot.build.codec import dump, load_as
 from reviewbot.build.diagnostics import make_errors, parse_output
 from reviewbot.build.model import (
@@ -48,6 +55,7 @@ from reviewbot.build.prepare import (
     ROOTS,
     Tree,
     check_compiler,
+    config_values,
     ensure_prepared,
     make_argv,
     make_in_box,
@@ -180,6 +188,8 @@ def _result(
     ok = all(r.returncode == 0 and not r.timed_out for r, _, _ in runs)
     output = (last.stdout + "\n" + last.stderr).strip()
     tail = "\n".join((make_errors(output, ROOTS) or output.splitlines())[-3:])
+    everything = "\n".join(r.stdout + "\n" + r.stderr for r, _, _ in runs)
+    excerpt = "\n".join(output_lines(_strip_roots(everything)))
     return StepResult(
         step=step,
         ok=ok,
@@ -189,7 +199,14 @@ def _result(
         timed_out=any(r.timed_out for r, _, _ in runs),
         status=last.returncode,
         tail=tail[-1000:],
+        excerpt=excerpt[:2000],
     )
+
+
+def _strip_roots(text: str) -> str:
+    for root in ROOTS:
+        text = text.replace(root.rstrip("/") + "/", "")
+    return text
 
 
 def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> StepResult:
@@ -207,7 +224,38 @@ def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> S
         runs, extra = _modversions(tree, arch, step, request)
     elif step.kind is StepKind.VMLINUX:
         runs.append(_make(tree, arch, request, step, "W=1", "all"))
+    elif step.kind is StepKind.HOSTTOOLS:
+        for goal in step.targets:
+            runs.append(_make(tree, arch, request, step, "HOSTCFLAGS=-Werror", "-k", goal))
+        return replace(_result(step, runs, extra), config=_config_of(tree))
+    elif step.kind is StepKind.TOOLCHAIN:
+        runs = _toolchain(tree, arch, step, request)
+        return replace(_result(step, runs, extra), config=_config_of(tree))
     return _result(step, runs, extra)
+
+
+def _config_of(tree: Tree) -> tuple[tuple[str, str], ...]:
+    """The symbols a .config sets (y, m or a value), sorted."""
+    values = config_values(read_limited(tree.work / "out" / ".config"))
+    return tuple(sorted((k, v) for k, v in values.items() if v != "n"))
+
+
+def _toolchain(
+    tree: Tree, arch: Arch, step: BuildStep, request: JobRequest
+) -> list[tuple[sandbox.Result, str, float]]:
+    """defconfig afresh (probes run again), the job's fragment, then prepare."""
+    runs = [_make(tree, arch, request, step, request.job.config.defconfig)]
+    if not _ok(runs[-1][0]):
+        return runs
+    fragment = request.job.config.fragment()
+    if fragment:
+        with open(tree.work / "out" / ".config", "a", encoding="utf-8") as handle:
+            handle.write(fragment)
+        runs.append(_make(tree, arch, request, step, "olddefconfig"))
+        if not _ok(runs[-1][0]):
+            return runs
+    runs.append(_make(tree, arch, request, step, "W=1", "prepare"))
+    return runs
 
 
 def _ok(result: sandbox.Result) -> bool:

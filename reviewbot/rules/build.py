@@ -26,7 +26,7 @@ from reviewbot.rules.base import PatchContext, Rule, rule
 _CRC_WORDS = ("version generation failed", "has no CRC", "__crc_", "SYMBOL_CRC")
 
 
-def _pairs(
+def step_pairs(
     ctx: PatchContext, kind: StepKind
 ) -> Iterator[tuple[BuildOutcome, StepResult, StepResult]]:
     for outcome in ctx.builds:
@@ -37,7 +37,7 @@ def _pairs(
                 yield outcome, base, patched
 
 
-def _describe(outcome: BuildOutcome) -> str:
+def describe(outcome: BuildOutcome) -> str:
     job = outcome.job
     missing = set(outcome.config_missing)
     on = [f"{s}={v}" for s, v in job.config.enable if v != "n" and s not in missing]
@@ -106,12 +106,12 @@ def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
 )
 def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     merged: dict[tuple[str, int | None, str], tuple[Diagnostic, list[str], str, list[str]]] = {}
-    for outcome, base, patched in _pairs(ctx, StepKind.OBJECTS):
+    for outcome, base, patched in step_pairs(ctx, StepKind.OBJECTS):
         for diag in _new(base, patched, ctx.changes):
             key = (diag.path, diag.line, diag.text)
             if key not in merged:
                 merged[key] = (diag, [], reproduce(outcome, patched), [])
-            merged[key][1].append(_describe(outcome))
+            merged[key][1].append(describe(outcome))
             merged[key][3].append(_unsure(ctx, outcome, diag))
     for diag, where, how, doubts in merged.values():
         severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
@@ -137,7 +137,7 @@ def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     "After the patch an out-of-tree module (make M=...) no longer builds.",
 )
 def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
-    for outcome, base, patched in _pairs(ctx, StepKind.EXTMOD):
+    for outcome, base, patched in step_pairs(ctx, StepKind.EXTMOD):
         if patched.ok or not base.ok:
             continue
         errors = [d for d in _new(base, patched, ()) if d.kind is DiagKind.ERROR]
@@ -146,7 +146,7 @@ def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         yield rule.finding(
             path,
             line,
-            f"external modules no longer build ({_describe(outcome)}): a hello-world "
+            f"external modules no longer build ({describe(outcome)}): a hello-world "
             f"module built with 'make M=' against a modules_prepare'd tree fails after this "
             f"patch and builds before it: {text}. {reproduce(outcome, patched)}",
             hint="guard in-tree-only prerequisites (vmlinux, modules.order) with "
@@ -162,8 +162,8 @@ def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
 )
 def build_modversions_crc(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     # A failure the external-module step shows too is BLD002's finding, not a CRC one.
-    extmod = {d.text for _, b, p in _pairs(ctx, StepKind.EXTMOD) for d in _new(b, p, ())}
-    for outcome, base, patched in _pairs(ctx, StepKind.MODVERSIONS):
+    extmod = {d.text for _, b, p in step_pairs(ctx, StepKind.EXTMOD) for d in _new(b, p, ())}
+    for outcome, base, patched in step_pairs(ctx, StepKind.MODVERSIONS):
         found = [
             d
             for d in _new(base, patched, ())
@@ -188,7 +188,7 @@ def build_modversions_crc(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         yield rule.finding(
             path,
             line,
-            f"module versioning breaks ({_describe(outcome)}): {what}: {text}{more}; modules "
+            f"module versioning breaks ({describe(outcome)}): {what}: {text}{more}; modules "
             "would fail to load ('disagrees about version of symbol'). "
             f"{reproduce(outcome, patched)}",
             hint="every exported symbol needs its CRC: keep genksyms running for C and asm "

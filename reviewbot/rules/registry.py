@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from reviewbot.model import Severity
 from reviewbot.rules import (
     build,
+    build_kbuild,
     exports,
     internal,
     kbuild,
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     *kconfig_eval.RULES,
     *kconfig_link.RULES,
     *build.RULES,
+    *build_kbuild.RULES,
 )
 
 
