@@ -276,9 +276,11 @@ def _timed_prepare() -> Iterator[list[bc.StepTime]]:
         steps.append(bc.StepTime(bc.make_label(argv), time.monotonic() - started, ok))
         return result
 
-    def settle(tree: prepare.Tree, arch: Arch, names: Sequence[str]) -> dict[str, str]:
+    def settle(
+        tree: prepare.Tree, arch: Arch, names: Sequence[str], off: Sequence[str] = ()
+    ) -> dict[str, str]:
         started = time.monotonic()
-        answer = real_settle(tree, arch, names)
+        answer = real_settle(tree, arch, names, off)
         steps.append(bc.StepTime("settle (kconfiglib)", time.monotonic() - started, True))
         return answer
 

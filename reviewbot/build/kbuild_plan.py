@@ -45,8 +45,10 @@ PROBES = re.compile(
 )
 _KCONFIG = re.compile(r"(^|/)Kconfig(\.[\w.-]+)?$")
 _ARCH_MAKEFILE = re.compile(r"^arch/([^/]+)/Makefile(\.\w+)?$")
-_KCONFIG_CALL = re.compile(r"\$\((shell|success|failure|cc-option|ld-option|as-instr|as-option|"
-                           r"cc-option-bit|ld-version|rustc-option|cc-version|[\w-]+-option)\b")
+_KCONFIG_CALL = re.compile(
+    r"\$\((shell|success|failure|cc-option|ld-option|as-instr|as-option|"
+    r"cc-option-bit|ld-version|rustc-option|cc-version|[\w-]+-option)\b"
+)
 _MAKE_PROBE = re.compile(
     r"\b(cc-option|as-option|ld-option|cc-disable-warning|as-instr|cc-ifversion|ld-ifversion"
     r"|cc-option-yn|cc-cross-prefix|rustc-option|try-run)\b"

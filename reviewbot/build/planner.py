@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
@@ -32,6 +32,7 @@ from reviewbot.build.model import (
     Skip,
     StepKind,
 )
+from reviewbot.build.users import HeaderChange
 from reviewbot.kconfig.links import controlling_config
 
 DEFAULT_ARCHES = ("x86_64", "arm64")
@@ -92,6 +93,7 @@ def touched_objects(
     changes: Iterable[FileChange],
     index: PatchedIndex,
     includers: Mapping[str, Sequence[str]] | None = None,
+    planned: Collection[str] = (),
 ) -> tuple[list[tuple[str, str | None]], list[Skip]]:
     """(object, controlling CONFIG or None when always built) per touched .c/.S file.
 
@@ -108,7 +110,8 @@ def touched_objects(
         if path.endswith(".h"):
             users = list((includers or {}).get(path, ()))
             if not is_local_header(path):
-                skipped.append(Skip(path, "shared header: too many users to build here"))
+                if path not in planned:
+                    skipped.append(Skip(path, "shared header: no changed name to look up"))
             elif not users:
                 skipped.append(Skip(path, "header: no built source beside it includes it"))
             sources += [u for u in users[:MAX_HEADER_USERS] if u not in sources]
@@ -126,15 +129,70 @@ def touched_objects(
     return objects, skipped
 
 
+MAX_SHARED_USERS = 6
+MAX_HEADER_JOBS = 4
+
+
+def header_jobs(
+    users: Mapping[str, tuple[HeaderChange, Sequence[str]]],
+    index: PatchedIndex,
+    matrix: Mapping[str, Arch],
+    defaults: Sequence[str],
+) -> tuple[list[BuildJob], list[Skip]]:
+    """Jobs compiling the chosen users of each changed shared header.
+
+    One job per arch and per value of the first CONFIG condition the changed lines sit
+    under (the branch taken first, then the other), capped at MAX_HEADER_JOBS.
+    """
+    jobs: list[BuildJob] = []
+    skipped: list[Skip] = []
+    for path, (change, sources) in users.items():
+        names = ", ".join(change.direct()[:4]) or "nothing named"
+        if not sources:
+            skipped.append(Skip(path, f"header: no buildable user of {names} found"))
+            continue
+        srcarch = _srcarch(path)
+        arch_list = (
+            [by_srcarch(matrix, srcarch)]
+            if srcarch
+            else [matrix[n] for n in defaults if n in matrix]
+        )
+        conditions = change.conditions[:1]
+        variants: list[tuple[str, str] | None] = list(conditions) or [None]
+        if conditions:
+            symbol, value = conditions[0]
+            variants.append((symbol, "n" if value == "y" else "y"))
+        for variant in variants:
+            for arch in (a for a in arch_list if a is not None):
+                targets = [s[:-2] + ".o" for s in sources if _srcarch(s) in (None, arch.srcarch)][
+                    :MAX_SHARED_USERS
+                ]
+                if not targets:
+                    continue
+                enable = {(c, "y") for t in targets if (c := controlling_config(index, t))}
+                enable.add(NO_WERROR)
+                where = ""
+                if variant is not None:
+                    enable = {e for e in enable if e[0] != variant[0]} | {variant}
+                    where = f" with {variant[0]}={variant[1]}"
+                reason = f"users of {names} (changed in {path}){where}"
+                step = BuildStep(StepKind.OBJECTS, tuple(targets), reason, (path,))
+                jobs.append(
+                    BuildJob(arch, BuildConfig(arch.defconfig, tuple(sorted(enable))), (step,))
+                )
+    return jobs[:MAX_HEADER_JOBS], skipped
+
+
 def plan_builds(
     changes: Sequence[FileChange],
     index: PatchedIndex,
     matrix: Mapping[str, Arch],
     defaults: Sequence[str] = DEFAULT_ARCHES,
     includers: Mapping[str, Sequence[str]] | None = None,
+    header_users: Mapping[str, tuple[HeaderChange, Sequence[str]]] | None = None,
 ) -> BuildPlan:
     """The build jobs for one patch (empty when nothing it touches is built)."""
-    objects, skipped = touched_objects(changes, index, includers)
+    objects, skipped = touched_objects(changes, index, includers, header_users or {})
     wanted: dict[str, tuple[Arch, set[str], list[str]]] = {}
     for obj, config in objects:
         arches = _arches_for(obj, config, index, matrix, defaults)
@@ -157,6 +215,9 @@ def plan_builds(
         )
         for arch, symbols, targets in wanted.values()
     ][:MAX_JOBS]
+    shared, shared_skips = header_jobs(header_users or {}, index, matrix, defaults)
+    jobs = merge_jobs(jobs, shared)
+    skipped += shared_skips
     paths = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
     extmod = sorted(p for p in paths if EXTMOD_TRIGGERS.match(p))
     if extmod:
@@ -203,8 +264,9 @@ def merge_jobs(jobs: Sequence[BuildJob], extra: Sequence[BuildJob]) -> list[Buil
         else:
             out.append(job)
     return [
-        BuildJob(j.arch, j.config, tuple(sorted(j.steps, key=lambda s: _STEP_ORDER[s.kind])),
-                 j.baseline)
+        BuildJob(
+            j.arch, j.config, tuple(sorted(j.steps, key=lambda s: _STEP_ORDER[s.kind])), j.baseline
+        )
         for j in out
     ]
 

@@ -26,9 +26,16 @@ from reviewbot.build.codec import load_as
 from reviewbot.build.executor import Executor, ExecutorError, JobFn, run_jobs
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan
-from reviewbot.build.planner import DEFAULT_ARCHES, is_local_header, plan_builds
+from reviewbot.build.planner import (
+    DEFAULT_ARCHES,
+    MAX_SHARED_USERS,
+    is_local_header,
+    plan_builds,
+)
 from reviewbot.build.prepare import CompilerMissingError, check_compiler
 from reviewbot.build.runner import JobRequest, build_job, job_payload, run_job
+from reviewbot.build.users import HeaderChange, header_change
+from reviewbot.build.usersearch import header_users
 from reviewbot.errors import InfrastructureError
 from reviewbot.store.jobs import JobState, JobStore
 
@@ -135,6 +142,50 @@ class BuildEvaluator:
             return False
         return True
 
+    def _header_users(
+        self,
+        changes: Sequence[FileChange],
+        index: PatchedIndex,
+        before: Mapping[str, str | None],
+        read: Callable[[str], str | None],
+    ) -> dict[str, tuple[HeaderChange, tuple[str, ...]]]:
+        """The changed names of each shared header, and the users chosen to build."""
+        srcarches = {a.srcarch for a in self.matrix.values() if a.name in self.arches}
+
+        def buildable(source: str) -> bool:
+            match = re.match(r"^arch/([^/]+)/", source)
+            if match and match.group(1) not in srcarches:
+                return False
+            return bool(index.builders_of(source[:-2] + ".o"))
+
+        out: dict[str, tuple[HeaderChange, tuple[str, ...]]] = {}
+        for change in changes:
+            path = change.path
+            if (
+                change.binary
+                or change.kind is ChangeKind.DELETED
+                or not path.endswith(".h")
+                or is_local_header(path)
+            ):
+                continue
+            old = before[path] if path in before else self._base_text(path)
+            header = header_change(change, old, read(path))
+            if not header.changed:
+                continue
+            found = header_users(self.tree, header, buildable, MAX_SHARED_USERS)
+            log.info("users of %s in %s: %s", header.direct()[:6], path, found)
+            out[path] = (header, tuple(found))
+        return out
+
+    def _base_text(self, path: str) -> str | None:
+        file = self.tree / path
+        try:
+            if file.stat().st_size > MAX_SOURCE_BYTES:
+                return None
+            return file.read_text(errors="replace")
+        except OSError:
+            return None
+
     def __call__(
         self,
         changes: Sequence[FileChange],
@@ -154,7 +205,8 @@ class BuildEvaluator:
                 return None
 
         includers = local_includers(changes, index, read)
-        plan = plan_builds(changes, index, self.matrix, self.arches, includers)
+        users = self._header_users(changes, index, before, read)
+        plan = plan_builds(changes, index, self.matrix, self.arches, includers, users)
         self.last_plan = plan
         for skip in plan.skipped:
             log.info("not built: %s: %s", skip.path, skip.reason)

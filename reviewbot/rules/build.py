@@ -40,7 +40,9 @@ def step_pairs(
 def describe(outcome: BuildOutcome) -> str:
     job = outcome.job
     missing = set(outcome.config_missing)
-    on = [f"{s}={v}" for s, v in job.config.enable if v != "n" and s not in missing]
+    on = [
+        f"{s}={v}" for s, v in job.config.enable if s not in missing and (v != "n" or s != "WERROR")
+    ]
     config = job.config.defconfig + (" + " + " ".join(on) if on else "")
     if missing:
         config += f" ({', '.join(sorted(missing))} could not be enabled)"

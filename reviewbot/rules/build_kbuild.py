@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from reviewbot.build.anchor import anchor, output_lines
 from reviewbot.build.diagnostics import new_diagnostics, step_failure
-from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
+from reviewbot.build.model import DiagKind, Diagnostic, StepKind, StepResult
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
 from reviewbot.rules.build import describe, reproduce, step_pairs
