@@ -36,7 +36,7 @@ _MEMBER = re.compile(r"(\w+)\s*(?:\[[^\]]*\])*\s*(?::\s*\w+\s*)?[;,]\s*(?:/[*/].
 _ENUM_CONST = re.compile(r"^\s*([A-Z_][A-Z0-9_]*)\s*(?:=[^,]*)?,?\s*(?:/[*/].*)?$")
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
 _KEYWORDS = frozenset(
-    [
+    (
         "if",
         "else",
         "for",
@@ -75,7 +75,7 @@ _KEYWORDS = frozenset(
         "__must_check",
         "define",
         "undef",
-    ]
+    )
 )
 
 
