@@ -78,6 +78,20 @@ CHECKED_OBJECTS: Mapping[str, tuple[str, ...]] = {
     ),
 }
 DEFAULT_CHECKED = ("kernel/fork.o", "lib/string.o", "mm/filemap.o", "fs/open.o")
+# The smallest config that still links a real kernel (printk on, so code that reports
+# is kept); the warm full build per arch is of this config (reviewbot.build.warm).
+WARM_CONFIG = BuildConfig("tinyconfig", (("PRINTK", "y"),))
+LINK_GOALS = ("vmlinux",)
+_KBUILD_FILE = re.compile(r"(^|/)(Makefile|Kbuild)[\w.-]*$")
+_OBJ_LINE = re.compile(r"\b(obj|lib)-(y|m|\$\()")
+_LINK_CODE = re.compile(
+    r"EXPORT_SYMBOL|\b__(init|exit|initdata|ro_after_init|section|visible|weak|used)\b"
+    r"|\bextern\b|\basmlinkage\b|\bSYM_(FUNC|CODE|DATA)_|\.section\b"
+)
+_LINKER = re.compile(
+    r"(\.lds\.S$|^include/asm-generic/vmlinux\.lds\.h$|^scripts/link-vmlinux\.sh$"
+    r"|^scripts/Makefile\.(vmlinux\w*|modpost|modfinal)$|^scripts/mod/)"
+)
 
 
 def _hunk_text(change: FileChange) -> str:
@@ -107,6 +121,36 @@ def probe_paths(changes: Sequence[FileChange]) -> dict[str | None, list[str]]:
         elif arch_make and _MAKE_PROBE.search(_hunk_text(change)):
             out.setdefault(arch_make.group(1), []).append(path)
     return out
+
+
+def link_paths(changes: Sequence[FileChange]) -> list[str]:
+    """Changes a link can break: objects moving between obj-/lib- lines, exports, section
+    and visibility attributes, externs, linker scripts and the link steps themselves."""
+    out = []
+    for change in _live(changes):
+        path, text = change.path, _hunk_text(change)
+        if (
+            _LINKER.search(path)
+            or (_KBUILD_FILE.search(path) and _OBJ_LINE.search(text))
+            or (
+                path.endswith((".c", ".S", ".h"))
+                and any(_LINK_CODE.search(line) for line in text.splitlines())
+            )
+        ):
+            out.append(path)
+    return out
+
+
+def link_job(
+    changes: Sequence[FileChange], matrix: Mapping[str, Arch], defaults: Sequence[str]
+) -> BuildJob | None:
+    """The incremental relink of the warm full build, on the first default arch."""
+    paths = link_paths(changes)
+    names = [n for n in defaults if n in matrix]
+    if not paths or not names:
+        return None
+    step = BuildStep(StepKind.LINK, LINK_GOALS, _reason("link-level change", paths), tuple(paths))
+    return BuildJob(matrix[names[0]], WARM_CONFIG, (step,))
 
 
 def checker_paths(changes: Sequence[FileChange]) -> list[str]:

@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
-from reviewbot.build.kbuild_plan import kbuild_jobs
+from reviewbot.build.kbuild_plan import kbuild_jobs, link_job
 from reviewbot.build.matrix import by_srcarch
 from reviewbot.build.model import (
     Arch,
@@ -223,6 +223,9 @@ def plan_builds(
     if extmod:
         jobs = _with_extmod(jobs, matrix, defaults, extmod)
     jobs = merge_jobs(jobs, kbuild_jobs(changes, matrix, defaults))
+    link = link_job(changes, matrix, defaults)
+    if link is not None:
+        jobs.append(link)
     exports = sorted(p for p in paths if EXPORT_TRIGGERS.match(p))
     baseline: list[BuildJob] = []
     if exports:

@@ -25,7 +25,7 @@ from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.build.codec import load_as
 from reviewbot.build.executor import Executor, ExecutorError, JobFn, run_jobs
 from reviewbot.build.matrix import load_matrix
-from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan
+from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan, StepKind
 from reviewbot.build.planner import (
     DEFAULT_ARCHES,
     MAX_SHARED_USERS,
@@ -36,6 +36,7 @@ from reviewbot.build.prepare import CompilerMissingError, check_compiler
 from reviewbot.build.runner import JobRequest, build_job, job_payload, run_job
 from reviewbot.build.users import HeaderChange, header_change
 from reviewbot.build.usersearch import header_users
+from reviewbot.build.warm import find_warm
 from reviewbot.errors import InfrastructureError
 from reviewbot.store.jobs import JobState, JobStore
 
@@ -121,6 +122,7 @@ class BuildEvaluator:
         only: Sequence[str] | None = None,
         baseline: bool = False,
         run_many: RunMany | None = None,
+        link: bool = True,
     ) -> None:
         self.tree = tree
         self.tree_key = tree_key
@@ -130,7 +132,27 @@ class BuildEvaluator:
         self.run_many: RunMany = run_many or (lambda requests: run_inline(requests, run))
         self.only = tuple(only) if only is not None else None
         self.baseline = baseline
+        self.link = link  # relink checks on a warm full build, when one exists
         self.last_plan: BuildPlan | None = None  # for reports and benchmarks
+
+    def _linkable(self, job: BuildJob) -> bool:
+        """A LINK job runs only on a warm full build that already exists (never made here)."""
+        if not any(step.kind is StepKind.LINK for step in job.steps):
+            return True
+        if not self.link:
+            return False
+        if find_warm(self.cache_dir, self.tree_key, job.arch, job.config) is None:
+            log.warning(
+                "link check skipped: no warm full build of %s %s for this base in %s "
+                "(`reviewbot warm --arch %s` makes one)",
+                job.arch.name,
+                job.config.defconfig,
+                self.cache_dir,
+                job.arch.name,
+            )
+            return False
+        log.info("link check on the warm full build of %s %s", job.arch.name, job.config.defconfig)
+        return True
 
     def _runnable(self, job: BuildJob) -> bool:
         if self.only is not None and job.arch.name not in self.only:
@@ -210,7 +232,7 @@ class BuildEvaluator:
         self.last_plan = plan
         for skip in plan.skipped:
             log.info("not built: %s: %s", skip.path, skip.reason)
-        jobs = [j for j in plan.jobs if self._runnable(j)]
+        jobs = [j for j in plan.jobs if self._runnable(j) and self._linkable(j)]
         if self.baseline:
             jobs += [j for j in plan.baseline if self._runnable(j)]
         requests = [

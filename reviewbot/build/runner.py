@@ -53,6 +53,7 @@ from reviewbot.build.prepare import (
     MOD,
     OUT,
     ROOTS,
+    Prepared,
     Tree,
     check_compiler,
     config_values,
@@ -62,6 +63,8 @@ from reviewbot.build.prepare import (
     read_limited,
     user_command,
 )
+from reviewbot.build.warm import find_warm
+from reviewbot.errors import InfrastructureError
 from reviewbot.kconfig.conf import shadow_tree
 
 log = logging.getLogger(__name__)
@@ -121,7 +124,16 @@ def run_job(request: JobRequest) -> BuildOutcome:
     check_compiler(job.arch)
     base = Path(request.tree).resolve()
     cache = Path(request.cache_dir)
-    prepared = ensure_prepared(base, request.tree_key, job.arch, job.config, cache)
+    warm = None
+    if any(step.kind is StepKind.LINK for step in job.steps):
+        warm = find_warm(cache, request.tree_key, job.arch, job.config)
+        if warm is None:
+            raise InfrastructureError(
+                f"no warm full build of {job.arch.name} {job.config.defconfig} in the cache"
+            )
+        prepared = Prepared(warm.out, warm.missing, True, warm.modules, 0.0)
+    else:
+        prepared = ensure_prepared(base, request.tree_key, job.arch, job.config, cache)
     (cache / "build" / "scratch").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="job-", dir=cache / "build" / "scratch") as tmp:
         scratch = Path(tmp)
@@ -130,7 +142,16 @@ def run_job(request: JobRequest) -> BuildOutcome:
             work = scratch / side
             _copy_tree(prepared.out, work / "out")
             tree = _source(base, overlay, scratch / f"{side}-src", work)
-            sides.append(tuple(_run_step(tree, job.arch, step, request) for step in job.steps))
+            results = tuple(_run_step(tree, job.arch, step, request) for step in job.steps)
+            if side == "base" and warm is not None:
+                # The base side rebuilds nothing: what the full build printed is its record.
+                results = tuple(
+                    replace(r, diagnostics=r.diagnostics + warm.known)
+                    if r.step.kind is StepKind.LINK
+                    else r
+                    for r in results
+                )
+            sides.append(results)
     return BuildOutcome(
         job=job,
         base=sides[0],
@@ -224,6 +245,8 @@ def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> S
         runs, extra = _modversions(tree, arch, step, request)
     elif step.kind is StepKind.VMLINUX:
         runs.append(_make(tree, arch, request, step, "W=1", "all"))
+    elif step.kind is StepKind.LINK:
+        runs.append(_make(tree, arch, request, step, "W=1", "-k", *step.targets))
     elif step.kind is StepKind.HOSTTOOLS:
         for goal in step.targets:
             runs.append(_make(tree, arch, request, step, "HOSTCFLAGS=-Werror", "-k", goal))
