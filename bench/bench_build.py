@@ -7,8 +7,11 @@ Prints, for one patch on x86_64 + arm64: the cold prepare per arch (a prepared o
 made from nothing, in a fresh temporary cache), the warm time per patch (the patch again
 through BuildEvaluator as `reviewbot check --build` wires it, prepared trees cached;
 median of R runs), and the peer: `make allmodconfig` and `make W=1 <touched dir>/` on the
-base and the patched tree, per arch, as a developer does it. Then memory, load averages
-and the targets with PASS/MISS (informational). See bench/README.md.
+base and the patched tree, per arch, as a developer does it. Then (bench/_kbuild_bench.py)
+the plans of real header patches (jobs and why), and the link checks: the cold warm full
+build per arch, the warm per-patch relink check and a plain make of the same config.
+Then memory, load averages and the targets with PASS/MISS (informational). See
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import _build_common as bc
+from bench import _kbuild_bench as kb
 from bench._kconfig_common import descendants, status_kib
 from bench.bench_static import _load, _machine
 from bench.common import format_table
@@ -128,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tree", type=Path, help="kernel tree (default: reviewbot's linux-source-6.12)"
+    )
+    parser.add_argument(
+        "--no-kbuild", action="store_true", help="skip sections 4 and 5 (headers, link checks)"
+    )
+    parser.add_argument(
+        "--no-link", action="store_true", help="skip section 5 (warm full builds, relinks)"
+    )
+    parser.add_argument(
+        "--cold-warm",
+        action="store_true",
+        help="measure the cold warm-full-build now, in a temporary cache (minutes per arch)",
     )
     parser.add_argument(
         "--scratch",
@@ -768,9 +783,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             _print_peer(peers, method, untouched, args.jobs)
             failed |= not untouched
+    link_runs: list[float] = []
+    if not args.no_kbuild:
+        kb.header_plans(args.archive, root, index, arches)
+        if not args.no_link:
+            link_runs = kb.link_checks(
+                root, index, arches, args.runs, args.cold_warm, not args.no_peer
+            )
     _print_usage(usage)
     print("\n== targets (informational) ==")
     print(bc.render_targets(bc.target_rows(cold, warm_median)))
+    if link_runs:
+        p95 = sorted(link_runs)[max(0, -(-len(link_runs) * 95 // 100) - 1)]
+        verdict = "PASS" if p95 <= 300 else "MISS"
+        print(
+            f"link check warm per patch p95 <= 300 s ({len(arches)} arches): {p95:.0f} s {verdict}"
+        )
     print(
         f"load average (1, 5, 15 min) at start: {load_start}; at end: {_load()} "
         "(other work on the machine slows the wall figures)"
