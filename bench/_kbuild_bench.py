@@ -93,10 +93,13 @@ class _Record:
         return [BuildOutcome(r.job) for r in requests]
 
 
-def _plan_of(series: Series, root: Path, index: TreeIndex, arches: tuple[str, ...]) -> BuildPlan:
+def _plan_of(
+    series: Series, root: Path, index: TreeIndex, arches: tuple[str, ...]
+) -> tuple[BuildPlan, bool]:
     probe = BuildEvaluator(root, index.key, Config().cache_dir, arches, run_many=_Record())
-    review_series(series, FsTree(root), index, (), arches, None, probe)
-    return probe.last_plan or BuildPlan()
+    result = review_series(series, FsTree(root), index, (), arches, None, probe)
+    applied = not any(f.rule == "RB002" for f in result.findings)
+    return probe.last_plan or BuildPlan(), applied
 
 
 def header_plans(archive: Path, root: Path, index: TreeIndex, arches: tuple[str, ...]) -> None:
@@ -106,11 +109,12 @@ def header_plans(archive: Path, root: Path, index: TreeIndex, arches: tuple[str,
     rows = []
     for ident, series in items:
         started = time.monotonic()
-        plan = _plan_of(series, root, index, arches)
+        plan, applied = _plan_of(series, root, index, arches)
         seconds = time.monotonic() - started
         subject = series.patches[0].subject[:60]
         if not plan.jobs:
             why = "; ".join(f"{s.path}: {s.reason}" for s in plan.skipped[:2]) or "nothing built"
+            why = why if applied else "does not apply to this tree"
             rows.append((subject, "0", "-", f"{seconds:.1f}", why[:110]))
         for job in plan.jobs:
             enable = ",".join(f"{s}={v}" for s, v in job.config.enable if s != "WERROR")

@@ -6,7 +6,7 @@ continuation line belongs to), inline functions and prototypes, struct/union mem
 enum constants. It also names the CONFIG conditions the changed lines sit under
 (`#ifdef CONFIG_X` -> X=y, its `#else` -> X=n, `#if IS_ENABLED(CONFIG_X)`, `#ifndef`,
 `!defined(...)`); expressions over several symbols are left out. Names the header's own
-macros and inline functions build on a changed name are added (two levels), since
+macros and inline functions build on a changed name are added (up to six levels), since
 users reach a changed helper through them.
 
 `choose_users(candidates, ...)` picks a capped spread of user sources: files that use a
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from reviewbot.analysis.diff import FileChange
 
 MAX_NAMES = 16
+WRAPPER_LEVELS = 6
 _DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)")
 _COND = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$")
 _ONE_SYMBOL = re.compile(
@@ -230,11 +231,11 @@ def _names_in(lines: Sequence[str], numbers: Iterable[int]) -> list[Changed]:
 
 
 def _wrappers(lines: Sequence[str], names: Sequence[str]) -> list[Changed]:
-    """The header's own macros and inline functions that use a changed name (2 levels)."""
+    """The header's own macros and inline functions that use a changed name (WRAPPER_LEVELS deep)."""
     out: list[Changed] = []
     known = set(names)
     frontier = list(names)
-    for _level in range(2):
+    for _level in range(WRAPPER_LEVELS):
         pattern = re.compile(r"\b(" + "|".join(map(re.escape, frontier)) + r")\b")
         found: list[Changed] = []
         current: Changed | None = None
