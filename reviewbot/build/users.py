@@ -231,7 +231,7 @@ def _names_in(lines: Sequence[str], numbers: Iterable[int]) -> list[Changed]:
 
 
 def _wrappers(lines: Sequence[str], names: Sequence[str]) -> list[Changed]:
-    """The header's own macros and inline functions that use a changed name (WRAPPER_LEVELS deep)."""
+    """The header's own macros and inline functions that use a changed name, transitively."""
     out: list[Changed] = []
     known = set(names)
     frontier = list(names)
