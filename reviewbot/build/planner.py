@@ -289,3 +289,22 @@ def _with_extmod(
             return jobs
     arch = matrix[names[0]]
     return [*jobs, BuildJob(arch, BuildConfig(arch.defconfig, (NO_WERROR,)), (step,))]
+
+
+def witness_job(
+    arch: Arch,
+    assignment: Mapping[str, str],
+    objects: Sequence[str],
+    reason: str,
+    cause: Sequence[str] = (),
+) -> BuildJob:
+    """A Kconfig witness as a build job: the arch's defconfig with the witness's symbol
+    assignment (SYMBOL -> "y" | "m" | "n", settled by olddefconfig; symbols that do not
+    stick are reported as config_missing), compiling `objects` base vs patched.
+
+    This is the plain-data hook between the Kconfig solver and the build stage: the
+    solver hands an assignment and the consumer's objects; BuildEvaluator.run_jobs runs it.
+    """
+    enable = {(s, v) for s, v in assignment.items() if s != NO_WERROR[0]} | {NO_WERROR}
+    step = BuildStep(StepKind.OBJECTS, tuple(objects)[:MAX_OBJECTS], reason, tuple(cause))
+    return BuildJob(arch, BuildConfig(arch.defconfig, tuple(sorted(enable))), (step,))

@@ -235,6 +235,15 @@ class BuildEvaluator:
         jobs = [j for j in plan.jobs if self._runnable(j) and self._linkable(j)]
         if self.baseline:
             jobs += [j for j in plan.baseline if self._runnable(j)]
+        return self.run_jobs(jobs, before, after)
+
+    def run_jobs(
+        self,
+        jobs: Sequence[BuildJob],
+        before: Mapping[str, str | None],
+        after: Mapping[str, str | None],
+    ) -> tuple[BuildOutcome, ...]:
+        """Run jobs (planned here, or witness jobs from planner.witness_job) base vs patched."""
         requests = [
             JobRequest(
                 job,

@@ -113,3 +113,18 @@ def test_output_lines_put_errors_first_and_drop_progress() -> None:
         "  CC      a.o\nIn file included from x.c:1:\nx.h:2:3: error: boom\nmake: *** [a] Error 1\n"
     )
     assert output_lines(text) == ("x.h:2:3: error: boom", "make: *** [a] Error 1")
+
+
+def test_a_kconfig_witness_becomes_a_build_job() -> None:
+    from reviewbot.build.planner import witness_job
+
+    job = witness_job(
+        MATRIX["x86_64"],
+        {"KVM_VFIO": "y", "VFIO": "n"},
+        ["virt/kvm/vfio.o"],
+        "KC011 witness: KVM_VFIO=y with VFIO=n",
+        ["arch/x86/kvm/Kconfig"],
+    )
+    assert job.config.enable == (("KVM_VFIO", "y"), ("VFIO", "n"), ("WERROR", "n"))
+    assert job.steps[0].targets == ("virt/kvm/vfio.o",)
+    assert job.steps[0].cause == ("arch/x86/kvm/Kconfig",)
