@@ -183,9 +183,12 @@ def kbuild_jobs(
             arch = by_srcarch(matrix, srcarch)
             targets = [arch.name] if arch else []
         reason = _reason("toolchain probes or kconfig changed", paths)
+        # kconfig alone feeds the .config; probes also feed the Makefiles' prepare.
+        kconfig_only = all(p.startswith("scripts/kconfig/") for p in paths)
+        goals = ("defconfig",) if kconfig_only else ("defconfig", "prepare")
         for name in targets:
             steps.setdefault(name, []).append(
-                BuildStep(StepKind.TOOLCHAIN, ("defconfig", "prepare"), reason, tuple(paths))
+                BuildStep(StepKind.TOOLCHAIN, goals, reason, tuple(paths))
             )
     checked = checker_paths(changes)
     if checked and names:

@@ -277,7 +277,8 @@ def _toolchain(
         runs.append(_make(tree, arch, request, step, "olddefconfig"))
         if not _ok(runs[-1][0]):
             return runs
-    runs.append(_make(tree, arch, request, step, "W=1", "prepare"))
+    if "prepare" in step.targets:
+        runs.append(_make(tree, arch, request, step, "W=1", "prepare"))
     return runs
 
 
