@@ -99,6 +99,22 @@ module_exit(reviewbot_tiny_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("reviewbot: smallest external module");
 """
+_TINY_USER_C = """\
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/init.h>
+#include <linux/module.h>
+
+int reviewbot_tiny_export(int value);
+
+static int __init reviewbot_tiny_user_init(void)
+{
+	return reviewbot_tiny_export(1) == 2 ? 0 : -EINVAL;
+}
+module_init(reviewbot_tiny_user_init);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("reviewbot: a module using another module's export");
+"""
 _SYMVER = re.compile(r"^#SYMVER (\w+) 0x[0-9a-f]+", re.MULTILINE)
 _EXPORTED = re.compile(r" __export_symbol_(\w+)$", re.MULTILINE)
 
@@ -287,9 +303,11 @@ def _ok(result: sandbox.Result) -> bool:
 
 
 def _write_module(directory: Path) -> None:
+    """The tiny module set modpost checks: one module with an export, one that uses it."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{TINY_MODULE}.c").write_text(_TINY_C)
-    (directory / "Kbuild").write_text(f"obj-m += {TINY_MODULE}.o\n")
+    (directory / f"{TINY_MODULE}_user.c").write_text(_TINY_USER_C)
+    (directory / "Kbuild").write_text(f"obj-m += {TINY_MODULE}.o {TINY_MODULE}_user.o\n")
 
 
 def _modversions(

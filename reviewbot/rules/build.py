@@ -54,7 +54,9 @@ def reproduce(outcome: BuildOutcome, step: StepResult) -> str:
     commands = list(config_commands(outcome.job.arch, outcome.job.config))
     if step.step.kind in (StepKind.EXTMOD, StepKind.MODVERSIONS):
         commands.append(
-            f"mkdir ../tiny-module (with {TINY_MODULE}.c and 'obj-m += {TINY_MODULE}.o' in Kbuild)"
+            f"mkdir ../tiny-module (with {TINY_MODULE}.c exporting a function, "
+            f"{TINY_MODULE}_user.c calling it, and "
+            f"'obj-m += {TINY_MODULE}.o {TINY_MODULE}_user.o' in Kbuild)"
         )
     commands += step.commands
     return "Reproduce: " + " && ".join(commands)
