@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
+from reviewbot.build.anchor import anchor, output_lines
 from reviewbot.build.diagnostics import new_diagnostics, step_failure
 from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
 from reviewbot.build.planner import EXPORT_TRIGGERS, EXTMOD_TRIGGERS
@@ -109,29 +111,44 @@ def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
     "A touched object gets a new compiler, objtool or linker diagnostic at W=1.",
 )
 def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
-    merged: dict[tuple[str, int | None, str], tuple[Diagnostic, list[str], str, list[str]]] = {}
+    merged: dict[tuple[str, int | None, str], _Seen] = {}
     for outcome, base, patched in step_pairs(ctx, StepKind.OBJECTS):
         for diag in _new(base, patched, ctx.changes):
             key = (diag.path, diag.line, diag.text)
             if key not in merged:
-                merged[key] = (diag, [], reproduce(outcome, patched), [])
-            merged[key][1].append(describe(outcome))
-            merged[key][3].append(_unsure(ctx, outcome, diag))
-    for diag, where, how, doubts in merged.values():
+                merged[key] = _Seen(diag, [], reproduce(outcome, patched), [], patched)
+            merged[key].where.append(describe(outcome))
+            merged[key].doubts.append(_unsure(ctx, outcome, diag))
+    for seen in merged.values():
+        diag = seen.diag
         severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
-        evidence: tuple[str, ...] = ()
-        if all(doubts):
+        evidence = [ln for ln in output_lines(seen.step.excerpt) if ln]
+        if all(seen.doubts):
             # The compiling object's symbol may have stayed off: possibly dead code.
             severity = Severity.INFO
-            evidence = tuple(dict.fromkeys(doubts))
+            evidence = list(dict.fromkeys(seen.doubts)) + evidence
+        path, line = anchor(diag, ctx.changes, seen.step.step.cause)
+        # A user of a changed header, outside the patch: say where, and why it was built.
+        outside = f" in {diag}" if (path, line) != (diag.path, diag.line) else ""
+        why = f" ({seen.step.step.reason})" if seen.step.step.cause else ""
         yield rule.finding(
-            diag.path,
-            diag.line,
-            f"new W=1 {diag.kind.value} ({'; '.join(where)}): {diag.text}. {how}",
+            path,
+            line,
+            f"new W=1 {diag.kind.value} ({'; '.join(seen.where)}){why}: {diag.text}{outside}. "
+            f"{seen.how}",
             hint="fix it, or say in the changelog why the warning is expected",
             severity=severity,
             evidence=evidence,
         )
+
+
+@dataclass
+class _Seen:
+    diag: Diagnostic
+    where: list[str]
+    how: str
+    doubts: list[str]
+    step: StepResult
 
 
 @rule(
@@ -155,6 +172,7 @@ def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             f"patch and builds before it: {text}. {reproduce(outcome, patched)}",
             hint="guard in-tree-only prerequisites (vmlinux, modules.order) with "
             "$(KBUILD_BUILTIN) or ifndef KBUILD_EXTMOD",
+            evidence=output_lines(patched.excerpt),
         )
 
 
@@ -197,6 +215,7 @@ def build_modversions_crc(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             f"{reproduce(outcome, patched)}",
             hint="every exported symbol needs its CRC: keep genksyms running for C and asm "
             "exports and let modpost write SYMBOL_CRC() for each",
+            evidence=output_lines(patched.excerpt),
         )
 
 
