@@ -184,11 +184,14 @@ def _enclosing(lines: Sequence[str], number: int) -> Changed | None:
         aggregate = _AGGREGATE.match(text)
         if aggregate:
             return Changed(aggregate.group(2) or "", aggregate.group(1))
-        # the function header is this line or just above the brace
-        for head in (text, lines[probe - 1] if probe else ""):
+        # the function header: this line or one of the few above the brace that starts
+        # at column 0 (a signature may span lines)
+        for head in (lines[p] for p in range(probe, max(probe - 5, -1), -1)):
             func = re.search(r"\b(\w+)\s*\(", head)
             if func and func.group(1) not in _KEYWORDS and not head.startswith((" ", "\t")):
                 return Changed(func.group(1), Kind.FUNCTION)
+            if head.rstrip().endswith((";", "}")) and head is not text:
+                break
         return None
     return None
 

@@ -124,3 +124,10 @@ def test_choose_users_direct_first_and_spread() -> None:
         "drivers/net/x/two.c",
     ]
     assert choose_users(uses, found, lambda s: True, 10)[-1] == "drivers/a/one.c"
+
+
+def test_function_with_a_signature_over_two_lines() -> None:
+    header = "static inline int foo_two(int a,\n\t\t\t  int b)\n{\n\treturn a + b;\n}\n"
+    after = header.replace("a + b", "a - b")
+    (change,) = parse_diff(diff_of("include/linux/two.h", header, after))
+    assert header_change(change, header, after).direct() == ("foo_two",)
