@@ -87,7 +87,9 @@ def _anchor(ctx: PatchContext, pattern: re.Pattern[str]) -> tuple[str, int | Non
     return "", None
 
 
-def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
+def _unsure(
+    ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic, targets: tuple[str, ...] = ()
+) -> str:
     """Why diag may come from code the config leaves out ('' when it cannot)."""
     missing = set(outcome.config_missing)
     if not missing:
@@ -96,6 +98,10 @@ def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
         config = controlling_config(ctx.index_after, diag.path[:-2] + ".o")
         if config not in missing:
             return ""  # the object that printed it was really configured in
+    elif targets and not {controlling_config(ctx.index_after, t) for t in targets} <= missing:
+        # A header diagnostic: the step compiled objects that were really configured in
+        # (every one of them includes the changed header).
+        return ""
     names = ", ".join(sorted(missing))
     return (
         f"{names} could not be enabled on {outcome.job.arch.name} (unmet dependencies), "
@@ -118,7 +124,8 @@ def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             if key not in merged:
                 merged[key] = _Seen(diag, [], reproduce(outcome, patched), [], patched)
             merged[key].where.append(describe(outcome))
-            merged[key].doubts.append(_unsure(ctx, outcome, diag))
+            targets = patched.step.targets if patched.step.cause else ()
+            merged[key].doubts.append(_unsure(ctx, outcome, diag, targets))
     for seen in merged.values():
         diag = seen.diag
         severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
