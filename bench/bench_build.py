@@ -140,6 +140,19 @@ def _parser() -> argparse.ArgumentParser:
         "--no-link", action="store_true", help="skip section 5 (warm full builds, relinks)"
     )
     parser.add_argument(
+        "--kbuild-only", action="store_true", help="only sections 4 and 5 (skip 1 to 3)"
+    )
+    parser.add_argument(
+        "--header-builds",
+        action="store_true",
+        help="also build the header fixtures for real (section 4b; primes their configs)",
+    )
+    parser.add_argument(
+        "--no-link-peer",
+        action="store_true",
+        help="skip the plain make of the warm config on the patched tree (section 5)",
+    )
+    parser.add_argument(
         "--cold-warm",
         action="store_true",
         help="measure the cold warm-full-build now, in a temporary cache (minutes per arch)",
@@ -716,6 +729,34 @@ def _print_usage(usage: Usage) -> None:
     print(f"ru_maxrss: benchmark process {self_mib:.0f} MiB, children {children_mib:.0f} MiB")
 
 
+def _kbuild_only(
+    args: argparse.Namespace,
+    root: Path,
+    index: TreeIndex,
+    arches: tuple[str, ...],
+    load_start: str,
+) -> int:
+    """Sections 4 and 5 alone (--kbuild-only)."""
+    print("== reviewbot build benchmark: kbuild and header changes ==")
+    print(f"date:    {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"tree:    {root}; arches: {', '.join(arches)}; load average {load_start}")
+    kb.header_plans(args.archive, root, index, arches)
+    if args.header_builds:
+        quick = kb.header_builds(root, index, arches)
+        if quick:
+            verdict = "PASS" if max(quick) <= 60 else "MISS"
+            print(
+                f"header patch, warm, <= 60 s ({len(arches)} arches): {max(quick):.0f} s {verdict}"
+            )
+    runs: list[float] = []
+    if not args.no_link:
+        runs = kb.link_checks(root, index, arches, args.runs, args.cold_warm, not args.no_link_peer)
+    print("\n== targets (informational) ==")
+    kb.print_link_target(runs, arches)
+    print(f"load average at start: {load_start}; at end: {_load()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_start = _load()
@@ -745,6 +786,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _note("loading the tree index")
     index = build_index(root, config.cache_dir)
+    if args.kbuild_only:
+        return _kbuild_only(args, root, index, arches, load_start)
     planned = _plan(series_list[0], root, index, config.cache_dir, arches)
     usage = Usage()
     usage.snapshot("before: index load, planning")
@@ -788,7 +831,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kb.header_plans(args.archive, root, index, arches)
         if not args.no_link:
             link_runs = kb.link_checks(
-                root, index, arches, args.runs, args.cold_warm, not args.no_peer
+                root, index, arches, args.runs, args.cold_warm, not args.no_link_peer
             )
     _print_usage(usage)
     print("\n== targets (informational) ==")
