@@ -5,12 +5,23 @@ names the CONFIG symbol that builds it, and the job's config is the arch's defco
 those symbols enabled (the runner settles dependencies with olddefconfig and checks they
 stayed on: `make path/file.o` with the symbol off compiles dead code and reports false
 errors). Arches: the arch's own for arch/<A>/ files or symbols only one arch defines,
-otherwise the configured defaults (x86_64 + arm64). Extra steps:
+otherwise the configured defaults (x86_64 + arm64). Headers:
 
-- extmod: kbuild scripts or the top Makefile change -> `make M=<tiny module>` on the
+- a local header: the sources beside it that include it (the provider reads them)
+- a shared header (include/, arch/*/include/): the users of what the hunk changed, chosen
+  by the provider (reviewbot.build.users / usersearch), one job per arch and per side of
+  the CONFIG branch the changed lines sit in (header_jobs)
+
+Extra steps:
+
+- extmod: kbuild scripts or the top Makefile change -> `make M=<tiny modules>` on the
   first default arch (catches prerequisites only in-tree builds have, like vmlinux)
 - modversions: export machinery changes -> each `modversions = true` arch (sparc64,
   alpha) with MODULES=y MODVERSIONS=y; plus a full-vmlinux baseline job per base commit
+- host tools, toolchain probes, per-object checkers (reviewbot.build.kbuild_plan)
+- link: link-level changes -> an incremental relink of the warm full build (tinyconfig)
+
+witness_job turns a Kconfig witness (a plain symbol assignment) and objects into a job.
 """
 
 from __future__ import annotations
