@@ -9,7 +9,11 @@ after the other) by default, or `executor_runner(executor, store)`, which record
 jobs in the job store and runs a patch's jobs side by side on a local process pool or a
 Dask cluster (reviewbot.build.executor); a job already done with the same payload comes
 back from the store. Baseline jobs (full vmlinux per base commit) only run when
-`baseline=True`.
+`baseline=True`. For a changed shared header it names what the hunk changed and searches
+the tree for users (reviewbot.build.usersearch) before planning. LINK jobs run only when
+the warm full build of their (base, arch, config) already exists (reviewbot.build.warm);
+otherwise a warning says the link check was skipped. `run_jobs` also runs jobs made
+elsewhere (a Kconfig witness through planner.witness_job).
 """
 
 from __future__ import annotations
