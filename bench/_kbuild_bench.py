@@ -180,13 +180,15 @@ def link_checks(
     for name in arches:
         arch = matrix[name]
         recorded = find_warm(cache, index.key, arch, WARM_CONFIG)
-        if cold or recorded is None:
-            _note(f"making the warm full build of {name} (cold)")
+        if recorded is None:
+            _note(f"making the warm full build of {name} in the cache (cold)")
+            made = ensure_warm(root, index.key, arch, WARM_CONFIG, cache)
+            cold_s = f"{made.seconds:.0f} (now)"
+        elif cold:
+            _note(f"making the warm full build of {name} in a temporary cache (cold)")
             with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
                 made = ensure_warm(root, index.key, arch, WARM_CONFIG, Path(tmp))
                 cold_s = f"{made.seconds:.0f} (now)"
-            if recorded is None:
-                ensure_warm(root, index.key, arch, WARM_CONFIG, cache)
         else:
             info = (warm_dir(cache, index.key, arch, WARM_CONFIG) / "warm.json").read_text()
             cold_s = f"{json.loads(info)['seconds']:.0f} (recorded)"
