@@ -122,12 +122,38 @@ def build_toolchain_probe(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         )
 
 
+_IN_FUNCTION = re.compile(r"in function `[^']*':$|^\S+\.o: in function")
+_UNDEFINED = re.compile(r"undefined reference to `([^']+)'")
+
+
 def _link_diags(base: StepResult, patched: StepResult, ctx: PatchContext) -> list[Diagnostic]:
     return [
         d
         for d in _new(base, patched, ctx)
-        if d.kind is DiagKind.ERROR or d.tool in ("ld", "modpost")
+        if (d.kind is DiagKind.ERROR or d.tool in ("ld", "modpost"))
+        and not _IN_FUNCTION.search(d.text)  # ld's context line, not a message
     ]
+
+
+def _grouped(found: list[Diagnostic]) -> list[tuple[Diagnostic, str]]:
+    """Undefined references folded into one message; other messages one by one."""
+    symbols: dict[str, list[str]] = {}
+    first: Diagnostic | None = None
+    out: list[tuple[Diagnostic, str]] = []
+    for diag in found:
+        match = _UNDEFINED.search(diag.text)
+        if match and diag.tool == "ld":
+            first = first or diag
+            symbols.setdefault(match.group(1), []).append(diag.path)
+        else:
+            out.append((diag, str(diag)))
+    if first is not None:
+        users = sorted({p for paths in symbols.values() for p in paths if p})
+        text = "undefined reference to " + ", ".join(f"`{s}'" for s in symbols)
+        if users:
+            text += " (from " + ", ".join(users[:6]) + (", ..." if len(users) > 6 else "") + ")"
+        out.insert(0, (first, text))
+    return out
 
 
 @rule(
@@ -138,15 +164,14 @@ def _link_diags(base: StepResult, patched: StepResult, ctx: PatchContext) -> lis
 )
 def build_link(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     for outcome, base, patched in step_pairs(ctx, StepKind.LINK):
-        found = _link_diags(base, patched, ctx)
-        for diag in found[:3]:
+        for diag, text in _grouped(_link_diags(base, patched, ctx))[:3]:
             path, line = anchor(diag, ctx.changes, patched.step.cause)
             severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
             yield rule.finding(
                 path,
                 line,
                 f"the kernel no longer links cleanly ({describe(outcome)}, incremental "
-                f"build of a full tree): {diag}. {reproduce(outcome, patched)}",
+                f"build of a full tree): {text}. {reproduce(outcome, patched)}",
                 hint="a symbol used from vmlinux or a module must stay reachable: keep it "
                 "in obj-y (not lib-y) when something links against it, export it for "
                 "modules, and keep its section and visibility",

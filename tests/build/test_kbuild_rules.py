@@ -154,7 +154,10 @@ def test_link_error_points_at_the_makefile_hunk_only_with_a_warm_build(tmp_path:
     undefined = Diagnostic(
         DiagKind.ERROR, "params.c", None, "undefined reference to `kstrtouint'", "ld"
     )
-    results = {StepKind.LINK: (_step(StepKind.LINK, True), _step(StepKind.LINK, False, undefined))}
+    context = Diagnostic(DiagKind.ERROR, "", None, "kernel/params.o: in function `f':", "ld")
+    other = Diagnostic(DiagKind.ERROR, "core.c", None, "undefined reference to `kstrtoull'", "ld")
+    failed = _step(StepKind.LINK, False, context, undefined, other)
+    results = {StepKind.LINK: (_step(StepKind.LINK, True), failed)}
     new = MAKEFILE.replace("obj-y += kstrtox.o", "obj-$(CONFIG_MODULES) += kstrtox.o")
 
     def review(cache: Path) -> list[Finding]:
@@ -181,4 +184,4 @@ def test_link_error_points_at_the_makefile_hunk_only_with_a_warm_build(tmp_path:
     assert [(f.rule, f.path, f.line, f.severity) for f in found] == [
         ("BLD006", "lib/Makefile", 2, Severity.ERROR)
     ]
-    assert "kstrtouint" in found[0].message
+    assert "`kstrtouint', `kstrtoull' (from core.c, params.c)" in found[0].message
