@@ -51,7 +51,10 @@ HEADER_PATCHES = (
     "20260326-pci-m2-e-v7-1-43324a7866e6@oss.qualcomm.com",  # serdev.h helpers to macros
     "20251120151033.3840508-17-elver@google.com",  # kref annotations
 )
-HEADER_FIXTURES = ("rules/BLD001/bad/pm-wakeup-stub-member.patch",)
+HEADER_FIXTURES = (
+    "rules/BLD001/bad/pm-wakeup-stub-member.patch",
+    "rules/BLD001/bad/up-smp-call-function-many-macro.patch",
+)
 LINK_FIXTURES = (
     "rules/BLD006/bad/kstrtox-modules-only.patch",
     "rules/BLD006/good/kstrtox-lib-y.patch",
