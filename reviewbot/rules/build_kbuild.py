@@ -127,12 +127,19 @@ _UNDEFINED = re.compile(r"undefined reference to `([^']+)'")
 
 
 def _link_diags(base: StepResult, patched: StepResult, ctx: PatchContext) -> list[Diagnostic]:
-    return [
+    """New linker and modpost messages; a failed make only when no compiler error explains
+    it (a file that no longer compiles is BLD001's finding, not a link one)."""
+    new = new_diagnostics(base.diagnostics, patched.diagnostics, ctx.changes)
+    found = [
         d
-        for d in _new(base, patched, ctx)
-        if (d.kind is DiagKind.ERROR or d.tool in ("ld", "modpost"))
-        and not _IN_FUNCTION.search(d.text)  # ld's context line, not a message
+        for d in new
+        if d.tool in ("ld", "modpost") and not _IN_FUNCTION.search(d.text)  # ld's context
     ]
+    failure = step_failure(base, patched)
+    compiled = any(d.tool == "cc" and d.kind is DiagKind.ERROR for d in new)
+    if failure is not None and not found and not compiled:
+        found.append(failure)
+    return found
 
 
 def _grouped(found: list[Diagnostic]) -> list[tuple[Diagnostic, str]]:
