@@ -144,6 +144,14 @@ MAX_SHARED_USERS = 6
 MAX_HEADER_JOBS = 4
 
 
+def _home(index: PatchedIndex, config: str | None) -> str | None:
+    """The one arch whose Kconfig defines config (None: generic, or several)."""
+    if not config:
+        return None
+    homes = {_srcarch(d.path) for d in index.symbol_defs(config)}
+    return homes.pop() if len(homes) == 1 else None
+
+
 def header_jobs(
     users: Mapping[str, tuple[HeaderChange, Sequence[str]]],
     index: PatchedIndex,
@@ -175,9 +183,13 @@ def header_jobs(
             variants.append((symbol, "n" if value == "y" else "y"))
         for variant in variants:
             for arch in (a for a in arch_list if a is not None):
-                targets = [s[:-2] + ".o" for s in sources if _srcarch(s) in (None, arch.srcarch)][
-                    :MAX_SHARED_USERS
-                ]
+                targets = [
+                    s[:-2] + ".o"
+                    for s in sources
+                    if _srcarch(s) in (None, arch.srcarch)
+                    and _home(index, controlling_config(index, s[:-2] + ".o"))
+                    in (None, arch.srcarch)
+                ][:MAX_SHARED_USERS]
                 if not targets:
                     continue
                 enable = {(c, "y") for t in targets if (c := controlling_config(index, t))}

@@ -128,3 +128,28 @@ def test_a_kconfig_witness_becomes_a_build_job() -> None:
     assert job.config.enable == (("KVM_VFIO", "y"), ("VFIO", "n"), ("WERROR", "n"))
     assert job.steps[0].targets == ("virt/kvm/vfio.o",)
     assert job.steps[0].cause == ("arch/x86/kvm/Kconfig",)
+
+
+def test_header_users_whose_symbol_only_another_arch_defines_are_left_out() -> None:
+    from reviewbot.tree.scan import SymbolDef
+
+    objects = {
+        "drivers/soc/bar.o": [
+            ObjRef("drivers/soc/Makefile", 1, "obj", "ARM_ONLY_BAR", "config", "bar.o")
+        ],
+        "lib/cmdline.o": [ObjRef("lib/Makefile", 3, "obj", None, "y", "cmdline.o")],
+    }
+    symbols = {
+        "ARM_ONLY_BAR": [
+            SymbolDef("ARM_ONLY_BAR", "arch/arm64/Kconfig", 5, "bool", True, True, False)
+        ]
+    }
+    index = PatchedIndex(TreeIndex("/x", "k", symbols=symbols, objects=objects), {})
+    change = HeaderChange("include/linux/foo.h", (Changed("foo", Kind.MACRO),))
+    users = {change.path: (change, ("drivers/soc/bar.c", "lib/cmdline.c"))}
+    plan = plan_builds(_changes(change.path), index, MATRIX, header_users=users)
+    targets = {j.arch.name: j.steps[0].targets for j in plan.jobs}
+    assert targets == {
+        "x86_64": ("lib/cmdline.o",),
+        "arm64": ("drivers/soc/bar.o", "lib/cmdline.o"),
+    }
