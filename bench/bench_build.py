@@ -7,8 +7,11 @@ Prints, for one patch on x86_64 + arm64: the cold prepare per arch (a prepared o
 made from nothing, in a fresh temporary cache), the warm time per patch (the patch again
 through BuildEvaluator as `reviewbot check --build` wires it, prepared trees cached;
 median of R runs), and the peer: `make allmodconfig` and `make W=1 <touched dir>/` on the
-base and the patched tree, per arch, as a developer does it. Then memory, load averages
-and the targets with PASS/MISS (informational). See bench/README.md.
+base and the patched tree, per arch, as a developer does it. Then (bench/_kbuild_bench.py)
+the plans of real header patches (jobs and why), and the link checks: the cold warm full
+build per arch, the warm per-patch relink check and a plain make of the same config.
+Then memory, load averages and the targets with PASS/MISS (informational). See
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import _build_common as bc
+from bench import _kbuild_bench as kb
 from bench._kconfig_common import descendants, status_kib
 from bench.bench_static import _load, _machine
 from bench.common import format_table
@@ -128,6 +132,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tree", type=Path, help="kernel tree (default: reviewbot's linux-source-6.12)"
+    )
+    parser.add_argument(
+        "--no-kbuild", action="store_true", help="skip sections 4 and 5 (headers, link checks)"
+    )
+    parser.add_argument(
+        "--no-link", action="store_true", help="skip section 5 (warm full builds, relinks)"
+    )
+    parser.add_argument(
+        "--kbuild-only", action="store_true", help="only sections 4 and 5 (skip 1 to 3)"
+    )
+    parser.add_argument(
+        "--header-builds",
+        action="store_true",
+        help="also build the header fixtures for real (section 4b; primes their configs)",
+    )
+    parser.add_argument(
+        "--no-link-peer",
+        action="store_true",
+        help="skip the plain make of the warm config on the patched tree (section 5)",
+    )
+    parser.add_argument(
+        "--cold-warm",
+        action="store_true",
+        help="measure the cold warm-full-build now, in a temporary cache (minutes per arch)",
     )
     parser.add_argument(
         "--scratch",
@@ -276,9 +304,11 @@ def _timed_prepare() -> Iterator[list[bc.StepTime]]:
         steps.append(bc.StepTime(bc.make_label(argv), time.monotonic() - started, ok))
         return result
 
-    def settle(tree: prepare.Tree, arch: Arch, names: Sequence[str]) -> dict[str, str]:
+    def settle(
+        tree: prepare.Tree, arch: Arch, names: Sequence[str], off: Sequence[str] = ()
+    ) -> dict[str, str]:
         started = time.monotonic()
-        answer = real_settle(tree, arch, names)
+        answer = real_settle(tree, arch, names, off)
         steps.append(bc.StepTime("settle (kconfiglib)", time.monotonic() - started, True))
         return answer
 
@@ -699,6 +729,34 @@ def _print_usage(usage: Usage) -> None:
     print(f"ru_maxrss: benchmark process {self_mib:.0f} MiB, children {children_mib:.0f} MiB")
 
 
+def _kbuild_only(
+    args: argparse.Namespace,
+    root: Path,
+    index: TreeIndex,
+    arches: tuple[str, ...],
+    load_start: str,
+) -> int:
+    """Sections 4 and 5 alone (--kbuild-only)."""
+    print("== reviewbot build benchmark: kbuild and header changes ==")
+    print(f"date:    {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"tree:    {root}; arches: {', '.join(arches)}; load average {load_start}")
+    kb.header_plans(args.archive, root, index, arches)
+    if args.header_builds:
+        quick = kb.header_builds(root, index, arches)
+        if quick:
+            verdict = "PASS" if max(quick) <= 60 else "MISS"
+            print(
+                f"header patch, warm, <= 60 s ({len(arches)} arches): {max(quick):.0f} s {verdict}"
+            )
+    runs: list[float] = []
+    if not args.no_link:
+        runs = kb.link_checks(root, index, arches, args.runs, args.cold_warm, not args.no_link_peer)
+    print("\n== targets (informational) ==")
+    kb.print_link_target(runs, arches)
+    print(f"load average at start: {load_start}; at end: {_load()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_start = _load()
@@ -728,6 +786,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _note("loading the tree index")
     index = build_index(root, config.cache_dir)
+    if args.kbuild_only:
+        return _kbuild_only(args, root, index, arches, load_start)
     planned = _plan(series_list[0], root, index, config.cache_dir, arches)
     usage = Usage()
     usage.snapshot("before: index load, planning")
@@ -766,9 +826,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             _print_peer(peers, method, untouched, args.jobs)
             failed |= not untouched
+    link_runs: list[float] = []
+    if not args.no_kbuild:
+        kb.header_plans(args.archive, root, index, arches)
+        if not args.no_link:
+            link_runs = kb.link_checks(
+                root, index, arches, args.runs, args.cold_warm, not args.no_link_peer
+            )
     _print_usage(usage)
     print("\n== targets (informational) ==")
     print(bc.render_targets(bc.target_rows(cold, warm_median)))
+    if link_runs:
+        p95 = sorted(link_runs)[max(0, -(-len(link_runs) * 95 // 100) - 1)]
+        verdict = "PASS" if p95 <= 300 else "MISS"
+        print(
+            f"link check warm per patch p95 <= 300 s ({len(arches)} arches): {p95:.0f} s {verdict}"
+        )
     print(
         f"load average (1, 5, 15 min) at start: {load_start}; at end: {_load()} "
         "(other work on the machine slows the wall figures)"

@@ -198,6 +198,26 @@ def cmd_tree(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_warm(args: argparse.Namespace) -> int:
+    """Build (once) the warm full build link checks use, per arch (minutes each)."""
+    from reviewbot.build.kbuild_plan import WARM_CONFIG
+    from reviewbot.build.matrix import load_matrix
+    from reviewbot.build.prepare import check_compiler
+    from reviewbot.build.warm import ensure_warm
+
+    config = load_config(args.config)
+    root, index = _tree_and_index(args.path, config)
+    matrix = load_matrix()
+    for name in args.arch or ["x86_64"]:
+        if name not in matrix:
+            raise UserInputError(f"unknown arch {name!r}: one of {', '.join(sorted(matrix))}")
+        check_compiler(matrix[name])
+        warm = ensure_warm(root, index.key, matrix[name], WARM_CONFIG, config.cache_dir)
+        made = f"built in {warm.seconds:.0f} s" if warm.seconds else "already there"
+        print(f"{name} {WARM_CONFIG.defconfig}: {warm.out} ({made})")
+    return 0
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     for current in RULES:
         print(f"{current.id}  {current.name:40s} {current.severity.value:8s} {current.summary}")
@@ -283,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=argparse.SUPPRESS, help="the service's TOML file"
     )
     status.set_defaults(func=cmd_status)
+
+    warm = sub.add_parser(
+        "warm", help="make the warm full build per arch that `check --build` link checks use"
+    )
+    warm.add_argument("path", nargs="?", type=Path, help="kernel tree (default: linux-source-6.12)")
+    warm.add_argument("--arch", action="append", metavar="ARCH", help="arch (default x86_64)")
+    warm.set_defaults(func=cmd_warm)
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(func=cmd_rules)

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from reviewbot.build.executor import LocalExecutor
+from reviewbot.build.kbuild_plan import WARM_CONFIG
+from reviewbot.build.matrix import load_matrix
 from reviewbot.build.provider import BuildEvaluator, RunMany, executor_runner
+from reviewbot.build.warm import ensure_warm
 from reviewbot.config import default_cache_dir
 from reviewbot.kconfig.confirm import make_confirm, make_parse_check
 from reviewbot.kconfig.facts import KconfigDelta
@@ -61,6 +64,7 @@ def test_every_rule_dir_is_registered() -> None:
 
 
 FIXTURES = load_fixtures(RULES_DIR)
+MATRIX = load_matrix()
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +116,11 @@ def test_fixture(
     def pinned(plan: KconfigPlan) -> Mapping[str, KconfigDelta]:
         return evaluator(replace(plan, arches=fixture.arches))
 
-    # Build rules (BLD*) run real cross-builds, pinned to the fixture's arches.
+    # Build rules (BLD*) run real cross-builds, pinned to the fixture's arches. Link
+    # checks (BLD006) need the warm full build of the smallest config, made once here.
+    if fixture.rule == "BLD006":
+        for arch in fixture.arches:
+            ensure_warm(real_tree, real_index.key, MATRIX[arch], WARM_CONFIG, default_cache_dir())
     builder = (
         BuildEvaluator(
             real_tree,
@@ -121,6 +129,7 @@ def test_fixture(
             fixture.arches,
             only=fixture.arches,
             run_many=request.getfixturevalue("build_runner"),
+            link=fixture.rule == "BLD006",
         )
         if fixture.rule.startswith("BLD")
         else None

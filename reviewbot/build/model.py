@@ -62,13 +62,17 @@ class StepKind(StrEnum):
     EXTMOD = "extmod"  # make M=<tiny module> against a modules_prepare'd tree
     MODVERSIONS = "modversions"  # CRCs of exports: objects + an M= module with an export
     VMLINUX = "vmlinux"  # full build + modpost: a baseline job per base commit
+    HOSTTOOLS = "hosttools"  # host programs rebuilt with HOSTCFLAGS=-Werror, then run
+    TOOLCHAIN = "toolchain"  # defconfig + prepare afresh: Kconfig.include/Makefile probes
+    LINK = "link"  # incremental make of a warm full build: vmlinux, modules, modpost
 
 
 @dataclass(frozen=True)
 class BuildStep:
     kind: StepKind
-    targets: tuple[str, ...] = ()  # objects for OBJECTS/MODVERSIONS
+    targets: tuple[str, ...] = ()  # objects for OBJECTS/MODVERSIONS, make goals otherwise
     reason: str = ""
+    cause: tuple[str, ...] = ()  # the changed files this step exercises (report anchor)
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,8 @@ class StepResult:
     status: int = 0
     tail: str = ""  # last lines of output, for messages when nothing parsed
     disk_full: bool = False  # stopped by the sandbox's disk limit (the patch's fault)
+    config: tuple[tuple[str, str], ...] = ()  # (SYMBOL, value) of .config (TOOLCHAIN/HOSTTOOLS)
+    excerpt: str = ""  # the first relevant lines of the output (errors and warnings first)
 
 
 @dataclass(frozen=True)

@@ -5,22 +5,34 @@ names the CONFIG symbol that builds it, and the job's config is the arch's defco
 those symbols enabled (the runner settles dependencies with olddefconfig and checks they
 stayed on: `make path/file.o` with the symbol off compiles dead code and reports false
 errors). Arches: the arch's own for arch/<A>/ files or symbols only one arch defines,
-otherwise the configured defaults (x86_64 + arm64). Extra steps:
+otherwise the configured defaults (x86_64 + arm64). Headers:
 
-- extmod: kbuild scripts or the top Makefile change -> `make M=<tiny module>` on the
+- a local header: the sources beside it that include it (the provider reads them)
+- a shared header (include/, arch/*/include/): the users of what the hunk changed, chosen
+  by the provider (reviewbot.build.users / usersearch), one job per arch and per side of
+  the CONFIG branch the changed lines sit in (header_jobs)
+
+Extra steps:
+
+- extmod: kbuild scripts or the top Makefile change -> `make M=<tiny modules>` on the
   first default arch (catches prerequisites only in-tree builds have, like vmlinux)
 - modversions: export machinery changes -> each `modversions = true` arch (sparc64,
   alpha) with MODULES=y MODVERSIONS=y; plus a full-vmlinux baseline job per base commit
+- host tools, toolchain probes, per-object checkers (reviewbot.build.kbuild_plan)
+- link: link-level changes -> an incremental relink of the warm full build (tinyconfig)
+
+witness_job turns a Kconfig witness (a plain symbol assignment) and objects into a job.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.build.kbuild_plan import kbuild_jobs, link_job
 from reviewbot.build.matrix import by_srcarch
 from reviewbot.build.model import (
     Arch,
@@ -31,6 +43,7 @@ from reviewbot.build.model import (
     Skip,
     StepKind,
 )
+from reviewbot.build.users import HeaderChange
 from reviewbot.kconfig.links import controlling_config
 
 DEFAULT_ARCHES = ("x86_64", "arm64")
@@ -91,6 +104,7 @@ def touched_objects(
     changes: Iterable[FileChange],
     index: PatchedIndex,
     includers: Mapping[str, Sequence[str]] | None = None,
+    planned: Collection[str] = (),
 ) -> tuple[list[tuple[str, str | None]], list[Skip]]:
     """(object, controlling CONFIG or None when always built) per touched .c/.S file.
 
@@ -107,7 +121,8 @@ def touched_objects(
         if path.endswith(".h"):
             users = list((includers or {}).get(path, ()))
             if not is_local_header(path):
-                skipped.append(Skip(path, "shared header: too many users to build here"))
+                if path not in planned:
+                    skipped.append(Skip(path, "shared header: no changed name to look up"))
             elif not users:
                 skipped.append(Skip(path, "header: no built source beside it includes it"))
             sources += [u for u in users[:MAX_HEADER_USERS] if u not in sources]
@@ -125,15 +140,82 @@ def touched_objects(
     return objects, skipped
 
 
+MAX_SHARED_USERS = 6
+MAX_HEADER_JOBS = 4
+
+
+def _home(index: PatchedIndex, config: str | None) -> str | None:
+    """The one arch whose Kconfig defines config (None: generic, or several)."""
+    if not config:
+        return None
+    homes = {_srcarch(d.path) for d in index.symbol_defs(config)}
+    return homes.pop() if len(homes) == 1 else None
+
+
+def header_jobs(
+    users: Mapping[str, tuple[HeaderChange, Sequence[str]]],
+    index: PatchedIndex,
+    matrix: Mapping[str, Arch],
+    defaults: Sequence[str],
+) -> tuple[list[BuildJob], list[Skip]]:
+    """Jobs compiling the chosen users of each changed shared header.
+
+    One job per arch and per value of the first CONFIG condition the changed lines sit
+    under (the branch taken first, then the other), capped at MAX_HEADER_JOBS.
+    """
+    jobs: list[BuildJob] = []
+    skipped: list[Skip] = []
+    for path, (change, sources) in users.items():
+        names = ", ".join(change.direct()[:4]) or "nothing named"
+        if not sources:
+            skipped.append(Skip(path, f"header: no buildable user of {names} found"))
+            continue
+        srcarch = _srcarch(path)
+        arch_list = (
+            [by_srcarch(matrix, srcarch)]
+            if srcarch
+            else [matrix[n] for n in defaults if n in matrix]
+        )
+        conditions = change.conditions[:1]
+        variants: list[tuple[str, str] | None] = list(conditions) or [None]
+        if conditions:
+            symbol, value = conditions[0]
+            variants.append((symbol, "n" if value == "y" else "y"))
+        for variant in variants:
+            for arch in (a for a in arch_list if a is not None):
+                targets = [
+                    s[:-2] + ".o"
+                    for s in sources
+                    if _srcarch(s) in (None, arch.srcarch)
+                    and _home(index, controlling_config(index, s[:-2] + ".o"))
+                    in (None, arch.srcarch)
+                ][:MAX_SHARED_USERS]
+                if not targets:
+                    continue
+                enable = {(c, "y") for t in targets if (c := controlling_config(index, t))}
+                enable.add(NO_WERROR)
+                where = ""
+                if variant is not None:
+                    enable = {e for e in enable if e[0] != variant[0]} | {variant}
+                    where = f" with {variant[0]}={variant[1]}"
+                reason = f"users of {names} (changed in {path}){where}"
+                step = BuildStep(StepKind.OBJECTS, tuple(targets), reason, (path,))
+                jobs.append(
+                    BuildJob(arch, BuildConfig(arch.defconfig, tuple(sorted(enable))), (step,))
+                )
+    return jobs[:MAX_HEADER_JOBS], skipped
+
+
 def plan_builds(
     changes: Sequence[FileChange],
     index: PatchedIndex,
     matrix: Mapping[str, Arch],
     defaults: Sequence[str] = DEFAULT_ARCHES,
     includers: Mapping[str, Sequence[str]] | None = None,
+    header_users: Mapping[str, tuple[HeaderChange, Sequence[str]]] | None = None,
 ) -> BuildPlan:
     """The build jobs for one patch (empty when nothing it touches is built)."""
-    objects, skipped = touched_objects(changes, index, includers)
+    objects, skipped = touched_objects(changes, index, includers, header_users or {})
     wanted: dict[str, tuple[Arch, set[str], list[str]]] = {}
     for obj, config in objects:
         arches = _arches_for(obj, config, index, matrix, defaults)
@@ -156,10 +238,17 @@ def plan_builds(
         )
         for arch, symbols, targets in wanted.values()
     ][:MAX_JOBS]
+    shared, shared_skips = header_jobs(header_users or {}, index, matrix, defaults)
+    jobs = merge_jobs(jobs, shared)
+    skipped += shared_skips
     paths = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
     extmod = sorted(p for p in paths if EXTMOD_TRIGGERS.match(p))
     if extmod:
         jobs = _with_extmod(jobs, matrix, defaults, extmod)
+    jobs = merge_jobs(jobs, kbuild_jobs(changes, matrix, defaults))
+    link = link_job(changes, matrix, defaults)
+    if link is not None:
+        jobs.append(link)
     exports = sorted(p for p in paths if EXPORT_TRIGGERS.match(p))
     baseline: list[BuildJob] = []
     if exports:
@@ -173,6 +262,39 @@ def plan_builds(
             full = BuildStep(StepKind.VMLINUX, (), "vmlinux + modpost CRC reference")
             baseline.append(BuildJob(arch, crc_config, (full,), baseline=True))
     return BuildPlan(tuple(jobs), tuple(baseline), tuple(skipped))
+
+
+_STEP_ORDER = {
+    StepKind.OBJECTS: 0,
+    StepKind.HOSTTOOLS: 1,
+    StepKind.EXTMOD: 2,
+    StepKind.MODVERSIONS: 3,
+    StepKind.LINK: 4,
+    StepKind.VMLINUX: 5,
+    StepKind.TOOLCHAIN: 6,  # last: it makes the .config afresh
+}
+
+
+def merge_jobs(jobs: Sequence[BuildJob], extra: Sequence[BuildJob]) -> list[BuildJob]:
+    """Add extra's steps to the job of the same arch and config (or as new jobs).
+
+    Steps run in a fixed order on one copy of the prepared tree per side; TOOLCHAIN
+    comes last because it remakes the .config.
+    """
+    out = list(jobs)
+    for job in extra:
+        for number, known in enumerate(out):
+            if known.key == job.key and not known.baseline:
+                out[number] = BuildJob(known.arch, known.config, (*known.steps, *job.steps))
+                break
+        else:
+            out.append(job)
+    return [
+        BuildJob(
+            j.arch, j.config, tuple(sorted(j.steps, key=lambda s: _STEP_ORDER[s.kind])), j.baseline
+        )
+        for j in out
+    ]
 
 
 def _with_extmod(
@@ -190,3 +312,22 @@ def _with_extmod(
             return jobs
     arch = matrix[names[0]]
     return [*jobs, BuildJob(arch, BuildConfig(arch.defconfig, (NO_WERROR,)), (step,))]
+
+
+def witness_job(
+    arch: Arch,
+    assignment: Mapping[str, str],
+    objects: Sequence[str],
+    reason: str,
+    cause: Sequence[str] = (),
+) -> BuildJob:
+    """A Kconfig witness as a build job: the arch's defconfig with the witness's symbol
+    assignment (SYMBOL -> "y" | "m" | "n", settled by olddefconfig; symbols that do not
+    stick are reported as config_missing), compiling `objects` base vs patched.
+
+    This is the plain-data hook between the Kconfig solver and the build stage: the
+    solver hands an assignment and the consumer's objects; BuildEvaluator.run_jobs runs it.
+    """
+    enable = {(s, v) for s, v in assignment.items() if s != NO_WERROR[0]} | {NO_WERROR}
+    step = BuildStep(StepKind.OBJECTS, tuple(objects)[:MAX_OBJECTS], reason, tuple(cause))
+    return BuildJob(arch, BuildConfig(arch.defconfig, tuple(sorted(enable))), (step,))

@@ -151,8 +151,9 @@ def config_values(text: str) -> dict[str, str]:
 
 
 def _missing(out: Path, enable: Sequence[tuple[str, str]]) -> list[str]:
+    """Symbols wanted on that are off, and symbols wanted off (v == "n") that are on."""
     values = config_values(read_limited(out / ".config"))
-    return [s for s, v in enable if v != "n" and values.get(s) not in ("y", "m")]
+    return [s for s, v in enable if (v == "n") == (values.get(s) in ("y", "m"))]
 
 
 def _checked(result: sandbox.Result, what: str) -> None:
@@ -161,10 +162,18 @@ def _checked(result: sandbox.Result, what: str) -> None:
         raise PrepareError(f"{what} failed ({result.returncode}): " + " | ".join(tail))
 
 
-def _settle(tree: Tree, arch: Arch, names: Sequence[str]) -> dict[str, str]:
-    """Ask kconfiglib (in the sandbox) which dependencies turn names on."""
+def _settle(
+    tree: Tree, arch: Arch, names: Sequence[str], off: Sequence[str] = ()
+) -> dict[str, str]:
+    """Ask kconfiglib (in the sandbox) which values turn names on and `off` off."""
     request = json.dumps(
-        {"srctree": SRC, "arch": arch.arch, "config": OUT + "/.config", "names": list(names)}
+        {
+            "srctree": SRC,
+            "arch": arch.arch,
+            "config": OUT + "/.config",
+            "names": list(names),
+            "off": list(off),
+        }
     )
     package_root = Path(reviewbot.__file__).resolve().parent.parent
     box = sandbox.Sandbox(
@@ -197,7 +206,11 @@ def configure(tree: Tree, arch: Arch, config: BuildConfig, limits: sandbox.Limit
     _checked(make_in_box(tree, make_argv(arch, "olddefconfig"), limits), "olddefconfig")
     missing = _missing(out, config.enable)
     if missing:
-        extra = {k: v for k, v in _settle(tree, arch, missing).items() if v != "n"}
+        wanted_off = {s for s, v in config.enable if v == "n"}
+        on = [s for s in missing if s not in wanted_off]
+        off = [s for s in missing if s in wanted_off]
+        # Values turned off only count when something must go off.
+        extra = {k: v for k, v in _settle(tree, arch, on, off).items() if v != "n" or off}
         if extra:
             with open(out / ".config", "a", encoding="utf-8") as handle:
                 handle.write(config_text(extra) + config.fragment())

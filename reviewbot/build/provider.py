@@ -9,7 +9,11 @@ after the other) by default, or `executor_runner(executor, store)`, which record
 jobs in the job store and runs a patch's jobs side by side on a local process pool or a
 Dask cluster (reviewbot.build.executor); a job already done with the same payload comes
 back from the store. Baseline jobs (full vmlinux per base commit) only run when
-`baseline=True`.
+`baseline=True`. For a changed shared header it names what the hunk changed and searches
+the tree for users (reviewbot.build.usersearch) before planning. LINK jobs run only when
+the warm full build of their (base, arch, config) already exists (reviewbot.build.warm);
+otherwise a warning says the link check was skipped. `run_jobs` also runs jobs made
+elsewhere (a Kconfig witness through planner.witness_job).
 """
 
 from __future__ import annotations
@@ -26,10 +30,18 @@ from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.build.codec import load_as
 from reviewbot.build.executor import Executor, ExecutorError, JobFn, run_jobs
 from reviewbot.build.matrix import load_matrix
-from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan
-from reviewbot.build.planner import DEFAULT_ARCHES, is_local_header, plan_builds
+from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan, StepKind
+from reviewbot.build.planner import (
+    DEFAULT_ARCHES,
+    MAX_SHARED_USERS,
+    is_local_header,
+    plan_builds,
+)
 from reviewbot.build.prepare import CompilerMissingError, check_compiler
 from reviewbot.build.runner import STEP_LIMITS, JobRequest, build_job, job_payload, run_job
+from reviewbot.build.users import HeaderChange, header_change
+from reviewbot.build.usersearch import header_users
+from reviewbot.build.warm import find_warm
 from reviewbot.errors import InfrastructureError
 from reviewbot.store.jobs import JobState, JobStore
 
@@ -116,6 +128,7 @@ class BuildEvaluator:
         baseline: bool = False,
         run_many: RunMany | None = None,
         limits: sandbox.Limits = STEP_LIMITS,
+        link: bool = True,
     ) -> None:
         self.tree = tree
         self.limits = limits  # each make step's (reviewbot.limits.sandbox_limits)
@@ -126,7 +139,27 @@ class BuildEvaluator:
         self.run_many: RunMany = run_many or (lambda requests: run_inline(requests, run))
         self.only = tuple(only) if only is not None else None
         self.baseline = baseline
+        self.link = link  # relink checks on a warm full build, when one exists
         self.last_plan: BuildPlan | None = None  # for reports and benchmarks
+
+    def _linkable(self, job: BuildJob) -> bool:
+        """A LINK job runs only on a warm full build that already exists (never made here)."""
+        if not any(step.kind is StepKind.LINK for step in job.steps):
+            return True
+        if not self.link:
+            return False
+        if find_warm(self.cache_dir, self.tree_key, job.arch, job.config) is None:
+            log.warning(
+                "link check skipped: no warm full build of %s %s for this base in %s "
+                "(`reviewbot warm --arch %s` makes one)",
+                job.arch.name,
+                job.config.defconfig,
+                self.cache_dir,
+                job.arch.name,
+            )
+            return False
+        log.info("link check on the warm full build of %s %s", job.arch.name, job.config.defconfig)
+        return True
 
     def _runnable(self, job: BuildJob) -> bool:
         if self.only is not None and job.arch.name not in self.only:
@@ -137,6 +170,50 @@ class BuildEvaluator:
             log.warning("build skipped: %s", exc)
             return False
         return True
+
+    def _header_users(
+        self,
+        changes: Sequence[FileChange],
+        index: PatchedIndex,
+        before: Mapping[str, str | None],
+        read: Callable[[str], str | None],
+    ) -> dict[str, tuple[HeaderChange, tuple[str, ...]]]:
+        """The changed names of each shared header, and the users chosen to build."""
+        srcarches = {a.srcarch for a in self.matrix.values() if a.name in self.arches}
+
+        def buildable(source: str) -> bool:
+            match = re.match(r"^arch/([^/]+)/", source)
+            if match and match.group(1) not in srcarches:
+                return False
+            return bool(index.builders_of(source[:-2] + ".o"))
+
+        out: dict[str, tuple[HeaderChange, tuple[str, ...]]] = {}
+        for change in changes:
+            path = change.path
+            if (
+                change.binary
+                or change.kind is ChangeKind.DELETED
+                or not path.endswith(".h")
+                or is_local_header(path)
+            ):
+                continue
+            old = before[path] if path in before else self._base_text(path)
+            header = header_change(change, old, read(path))
+            if not header.changed:
+                continue
+            found = header_users(self.tree, header, buildable, MAX_SHARED_USERS)
+            log.info("users of %s in %s: %s", header.direct()[:6], path, found)
+            out[path] = (header, tuple(found))
+        return out
+
+    def _base_text(self, path: str) -> str | None:
+        file = self.tree / path
+        try:
+            if file.stat().st_size > MAX_SOURCE_BYTES:
+                return None
+            return file.read_text(errors="replace")
+        except OSError:
+            return None
 
     def __call__(
         self,
@@ -157,13 +234,23 @@ class BuildEvaluator:
                 return None
 
         includers = local_includers(changes, index, read)
-        plan = plan_builds(changes, index, self.matrix, self.arches, includers)
+        users = self._header_users(changes, index, before, read)
+        plan = plan_builds(changes, index, self.matrix, self.arches, includers, users)
         self.last_plan = plan
         for skip in plan.skipped:
             log.info("not built: %s: %s", skip.path, skip.reason)
-        jobs = [j for j in plan.jobs if self._runnable(j)]
+        jobs = [j for j in plan.jobs if self._runnable(j) and self._linkable(j)]
         if self.baseline:
             jobs += [j for j in plan.baseline if self._runnable(j)]
+        return self.run_jobs(jobs, before, after)
+
+    def run_jobs(
+        self,
+        jobs: Sequence[BuildJob],
+        before: Mapping[str, str | None],
+        after: Mapping[str, str | None],
+    ) -> tuple[BuildOutcome, ...]:
+        """Run jobs (planned here, or witness jobs from planner.witness_job) base vs patched."""
         requests = [
             JobRequest(
                 job,

@@ -15,6 +15,12 @@ rebuild). Steps:
   `#SYMVER X` line in its .cmd file (what modpost reads), and the module's .mod.c a
   SYMBOL_CRC(...) line
 - vmlinux: full build with modpost (baseline jobs only)
+- hosttools: `make HOSTCFLAGS=-Werror -k <goal>` per goal (olddefconfig, modules_prepare):
+  every host program is rebuilt with -Werror (the flag changes their command lines) and
+  conf runs; the resulting .config is kept
+- toolchain: `make defconfig` afresh (Kconfig.include probes run again), the job's
+  fragment + olddefconfig, then `make W=1 prepare` (arch Makefile probes); .config kept
+- link: see reviewbot.build.warm (an incremental make of a warm full build)
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ import re
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import reviewbot
 from reviewbot import sandbox
+from reviewbot.build.anchor import output_lines
 from reviewbot.build.codec import dump, load_as
 from reviewbot.build.diagnostics import make_errors, parse_output
 from reviewbot.build.model import (
@@ -46,14 +53,18 @@ from reviewbot.build.prepare import (
     MOD,
     OUT,
     ROOTS,
+    Prepared,
     Tree,
     check_compiler,
+    config_values,
     ensure_prepared,
     make_argv,
     make_in_box,
     read_limited,
     user_command,
 )
+from reviewbot.build.warm import find_warm
+from reviewbot.errors import InfrastructureError
 from reviewbot.kconfig.conf import shadow_tree
 
 log = logging.getLogger(__name__)
@@ -88,6 +99,22 @@ module_exit(reviewbot_tiny_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("reviewbot: smallest external module");
 """
+_TINY_USER_C = """\
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/init.h>
+#include <linux/module.h>
+
+int reviewbot_tiny_export(int value);
+
+static int __init reviewbot_tiny_user_init(void)
+{
+	return reviewbot_tiny_export(1) == 2 ? 0 : -EINVAL;
+}
+module_init(reviewbot_tiny_user_init);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("reviewbot: a module using another module's export");
+"""
 _SYMVER = re.compile(r"^#SYMVER (\w+) 0x[0-9a-f]+", re.MULTILINE)
 _EXPORTED = re.compile(r" __export_symbol_(\w+)$", re.MULTILINE)
 
@@ -113,7 +140,16 @@ def run_job(request: JobRequest) -> BuildOutcome:
     check_compiler(job.arch)
     base = Path(request.tree).resolve()
     cache = Path(request.cache_dir)
-    prepared = ensure_prepared(base, request.tree_key, job.arch, job.config, cache)
+    warm = None
+    if any(step.kind is StepKind.LINK for step in job.steps):
+        warm = find_warm(cache, request.tree_key, job.arch, job.config)
+        if warm is None:
+            raise InfrastructureError(
+                f"no warm full build of {job.arch.name} {job.config.defconfig} in the cache"
+            )
+        prepared = Prepared(warm.out, warm.missing, True, warm.modules, 0.0)
+    else:
+        prepared = ensure_prepared(base, request.tree_key, job.arch, job.config, cache)
     (cache / "build" / "scratch").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="job-", dir=cache / "build" / "scratch") as tmp:
         scratch = Path(tmp)
@@ -122,7 +158,16 @@ def run_job(request: JobRequest) -> BuildOutcome:
             work = scratch / side
             _copy_tree(prepared.out, work / "out")
             tree = _source(base, overlay, scratch / f"{side}-src", work)
-            sides.append(tuple(_run_step(tree, job.arch, step, request) for step in job.steps))
+            results = tuple(_run_step(tree, job.arch, step, request) for step in job.steps)
+            if side == "base" and warm is not None:
+                # The base side rebuilds nothing: what the full build printed is its record.
+                results = tuple(
+                    replace(r, diagnostics=r.diagnostics + warm.known)
+                    if r.step.kind is StepKind.LINK
+                    else r
+                    for r in results
+                )
+            sides.append(results)
     return BuildOutcome(
         job=job,
         base=sides[0],
@@ -182,6 +227,11 @@ def _result(
     # Only make's own located errors: raw output may be anything a patched Makefile
     # printed, and only what names the tree or the output directory is ever quoted.
     tail = "\n".join(make_errors(output, ROOTS)[-3:])
+    everything = "\n".join(r.stdout + "\n" + r.stderr for r, _, _ in runs)
+    # The excerpt, too, quotes only lines located in the tree or the output directory.
+    excerpt = "\n".join(
+        line for line in output_lines(_strip_roots(everything)) if _LOCATED.match(line)
+    )
     return StepResult(
         step=step,
         ok=ok,
@@ -192,7 +242,18 @@ def _result(
         status=last.returncode,
         tail=tail[-1000:],
         disk_full=any(r.disk_full for r, _, _ in runs),
+        excerpt=excerpt[:2000],
     )
+
+
+# a line that names a file of the tree (relative, no `..`): path:line: ...
+_LOCATED = re.compile(r"^(?!/|~)(?!.*\.\./)[^\s:]+:\d{1,9}:")
+
+
+def _strip_roots(text: str) -> str:
+    for root in ROOTS:
+        text = text.replace(root.rstrip("/") + "/", "")
+    return text
 
 
 def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> StepResult:
@@ -210,7 +271,41 @@ def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> S
         runs, extra = _modversions(tree, arch, step, request)
     elif step.kind is StepKind.VMLINUX:
         runs.append(_make(tree, arch, request, step, "W=1", "all"))
+    elif step.kind is StepKind.LINK:
+        runs.append(_make(tree, arch, request, step, "W=1", "-k", *step.targets))
+    elif step.kind is StepKind.HOSTTOOLS:
+        for goal in step.targets:
+            runs.append(_make(tree, arch, request, step, "HOSTCFLAGS=-Werror", "-k", goal))
+        return replace(_result(step, runs, extra), config=_config_of(tree))
+    elif step.kind is StepKind.TOOLCHAIN:
+        runs = _toolchain(tree, arch, step, request)
+        return replace(_result(step, runs, extra), config=_config_of(tree))
     return _result(step, runs, extra)
+
+
+def _config_of(tree: Tree) -> tuple[tuple[str, str], ...]:
+    """The symbols a .config sets (y, m or a value), sorted."""
+    values = config_values(read_limited(tree.work / "out" / ".config"))
+    return tuple(sorted((k, v) for k, v in values.items() if v != "n"))
+
+
+def _toolchain(
+    tree: Tree, arch: Arch, step: BuildStep, request: JobRequest
+) -> list[tuple[sandbox.Result, str, float]]:
+    """defconfig afresh (probes run again), the job's fragment, then prepare."""
+    runs = [_make(tree, arch, request, step, request.job.config.defconfig)]
+    if not _ok(runs[-1][0]):
+        return runs
+    fragment = request.job.config.fragment()
+    if fragment:
+        with open(tree.work / "out" / ".config", "a", encoding="utf-8") as handle:
+            handle.write(fragment)
+        runs.append(_make(tree, arch, request, step, "olddefconfig"))
+        if not _ok(runs[-1][0]):
+            return runs
+    if "prepare" in step.targets:
+        runs.append(_make(tree, arch, request, step, "W=1", "prepare"))
+    return runs
 
 
 def _ok(result: sandbox.Result) -> bool:
@@ -218,9 +313,11 @@ def _ok(result: sandbox.Result) -> bool:
 
 
 def _write_module(directory: Path) -> None:
+    """The tiny module set modpost checks: one module with an export, one that uses it."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{TINY_MODULE}.c").write_text(_TINY_C)
-    (directory / "Kbuild").write_text(f"obj-m += {TINY_MODULE}.o\n")
+    (directory / f"{TINY_MODULE}_user.c").write_text(_TINY_USER_C)
+    (directory / "Kbuild").write_text(f"obj-m += {TINY_MODULE}.o {TINY_MODULE}_user.o\n")
 
 
 def _modversions(

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
+from reviewbot.build.anchor import anchor, output_lines
 from reviewbot.build.diagnostics import new_diagnostics, step_failure
 from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
 from reviewbot.build.planner import EXPORT_TRIGGERS, EXTMOD_TRIGGERS
@@ -26,7 +28,7 @@ from reviewbot.rules.base import PatchContext, Rule, rule
 _CRC_WORDS = ("version generation failed", "has no CRC", "__crc_", "SYMBOL_CRC")
 
 
-def _pairs(
+def step_pairs(
     ctx: PatchContext, kind: StepKind
 ) -> Iterator[tuple[BuildOutcome, StepResult, StepResult]]:
     for outcome in ctx.builds:
@@ -37,10 +39,12 @@ def _pairs(
                 yield outcome, base, patched
 
 
-def _describe(outcome: BuildOutcome) -> str:
+def describe(outcome: BuildOutcome) -> str:
     job = outcome.job
     missing = set(outcome.config_missing)
-    on = [f"{s}={v}" for s, v in job.config.enable if v != "n" and s not in missing]
+    on = [
+        f"{s}={v}" for s, v in job.config.enable if s not in missing and (v != "n" or s != "WERROR")
+    ]
     config = job.config.defconfig + (" + " + " ".join(on) if on else "")
     if missing:
         config += f" ({', '.join(sorted(missing))} could not be enabled)"
@@ -52,7 +56,9 @@ def reproduce(outcome: BuildOutcome, step: StepResult) -> str:
     commands = list(config_commands(outcome.job.arch, outcome.job.config))
     if step.step.kind in (StepKind.EXTMOD, StepKind.MODVERSIONS):
         commands.append(
-            f"mkdir ../tiny-module (with {TINY_MODULE}.c and 'obj-m += {TINY_MODULE}.o' in Kbuild)"
+            f"mkdir ../tiny-module (with {TINY_MODULE}.c exporting a function, "
+            f"{TINY_MODULE}_user.c calling it, and "
+            f"'obj-m += {TINY_MODULE}.o {TINY_MODULE}_user.o' in Kbuild)"
         )
     commands += step.commands
     return "Reproduce: " + " && ".join(commands)
@@ -81,7 +87,9 @@ def _anchor(ctx: PatchContext, pattern: re.Pattern[str]) -> tuple[str, int | Non
     return "", None
 
 
-def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
+def _unsure(
+    ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic, targets: tuple[str, ...] = ()
+) -> str:
     """Why diag may come from code the config leaves out ('' when it cannot)."""
     missing = set(outcome.config_missing)
     if not missing:
@@ -90,6 +98,10 @@ def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
         config = controlling_config(ctx.index_after, diag.path[:-2] + ".o")
         if config not in missing:
             return ""  # the object that printed it was really configured in
+    elif targets and not {controlling_config(ctx.index_after, t) for t in targets} <= missing:
+        # A header diagnostic: the step compiled objects that were really configured in
+        # (every one of them includes the changed header).
+        return ""
     names = ", ".join(sorted(missing))
     return (
         f"{names} could not be enabled on {outcome.job.arch.name} (unmet dependencies), "
@@ -105,29 +117,45 @@ def _unsure(ctx: PatchContext, outcome: BuildOutcome, diag: Diagnostic) -> str:
     "A touched object gets a new compiler, objtool or linker diagnostic at W=1.",
 )
 def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
-    merged: dict[tuple[str, int | None, str], tuple[Diagnostic, list[str], str, list[str]]] = {}
-    for outcome, base, patched in _pairs(ctx, StepKind.OBJECTS):
+    merged: dict[tuple[str, int | None, str], _Seen] = {}
+    for outcome, base, patched in step_pairs(ctx, StepKind.OBJECTS):
         for diag in _new(base, patched, ctx.changes):
             key = (diag.path, diag.line, diag.text)
             if key not in merged:
-                merged[key] = (diag, [], reproduce(outcome, patched), [])
-            merged[key][1].append(_describe(outcome))
-            merged[key][3].append(_unsure(ctx, outcome, diag))
-    for diag, where, how, doubts in merged.values():
+                merged[key] = _Seen(diag, [], reproduce(outcome, patched), [], patched)
+            merged[key].where.append(describe(outcome))
+            targets = patched.step.targets if patched.step.cause else ()
+            merged[key].doubts.append(_unsure(ctx, outcome, diag, targets))
+    for seen in merged.values():
+        diag = seen.diag
         severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
-        evidence: tuple[str, ...] = ()
-        if all(doubts):
+        evidence = [ln for ln in output_lines(seen.step.excerpt) if ln]
+        if all(seen.doubts):
             # The compiling object's symbol may have stayed off: possibly dead code.
             severity = Severity.INFO
-            evidence = tuple(dict.fromkeys(doubts))
+            evidence = list(dict.fromkeys(seen.doubts)) + evidence
+        path, line = anchor(diag, ctx.changes, seen.step.step.cause)
+        # A user of a changed header, outside the patch: say where, and why it was built.
+        outside = f" in {diag}" if (path, line) != (diag.path, diag.line) else ""
+        why = f" ({seen.step.step.reason})" if seen.step.step.cause else ""
         yield rule.finding(
-            diag.path,
-            diag.line,
-            f"new W=1 {diag.kind.value} ({'; '.join(where)}): {diag.text}. {how}",
+            path,
+            line,
+            f"new W=1 {diag.kind.value} ({'; '.join(seen.where)}){why}: {diag.text}{outside}. "
+            f"{seen.how}",
             hint="fix it, or say in the changelog why the warning is expected",
             severity=severity,
             evidence=evidence,
         )
+
+
+@dataclass
+class _Seen:
+    diag: Diagnostic
+    where: list[str]
+    how: str
+    doubts: list[str]
+    step: StepResult
 
 
 @rule(
@@ -137,7 +165,7 @@ def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     "After the patch an out-of-tree module (make M=...) no longer builds.",
 )
 def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
-    for outcome, base, patched in _pairs(ctx, StepKind.EXTMOD):
+    for outcome, base, patched in step_pairs(ctx, StepKind.EXTMOD):
         if patched.ok or not base.ok:
             continue
         errors = [d for d in _new(base, patched, ()) if d.kind is DiagKind.ERROR]
@@ -146,11 +174,12 @@ def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         yield rule.finding(
             path,
             line,
-            f"external modules no longer build ({_describe(outcome)}): a hello-world "
+            f"external modules no longer build ({describe(outcome)}): a hello-world "
             f"module built with 'make M=' against a modules_prepare'd tree fails after this "
             f"patch and builds before it: {text}. {reproduce(outcome, patched)}",
             hint="guard in-tree-only prerequisites (vmlinux, modules.order) with "
             "$(KBUILD_BUILTIN) or ifndef KBUILD_EXTMOD",
+            evidence=output_lines(patched.excerpt),
         )
 
 
@@ -162,8 +191,8 @@ def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
 )
 def build_modversions_crc(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     # A failure the external-module step shows too is BLD002's finding, not a CRC one.
-    extmod = {d.text for _, b, p in _pairs(ctx, StepKind.EXTMOD) for d in _new(b, p, ())}
-    for outcome, base, patched in _pairs(ctx, StepKind.MODVERSIONS):
+    extmod = {d.text for _, b, p in step_pairs(ctx, StepKind.EXTMOD) for d in _new(b, p, ())}
+    for outcome, base, patched in step_pairs(ctx, StepKind.MODVERSIONS):
         found = [
             d
             for d in _new(base, patched, ())
@@ -188,11 +217,12 @@ def build_modversions_crc(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         yield rule.finding(
             path,
             line,
-            f"module versioning breaks ({_describe(outcome)}): {what}: {text}{more}; modules "
+            f"module versioning breaks ({describe(outcome)}): {what}: {text}{more}; modules "
             "would fail to load ('disagrees about version of symbol'). "
             f"{reproduce(outcome, patched)}",
             hint="every exported symbol needs its CRC: keep genksyms running for C and asm "
             "exports and let modpost write SYMBOL_CRC() for each",
+            evidence=output_lines(patched.excerpt),
         )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from reviewbot.model import Severity
 from reviewbot.rules import (
     build,
+    build_kbuild,
     exports,
     internal,
     kbuild,
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     *kconfig_redefine.RULES,
     *kconfig_dropped.RULES,
     *build.RULES,
+    *build_kbuild.RULES,
 )
 
 

@@ -1,0 +1,155 @@
+"""Planning for kbuild's own changes (host tools, probes, checkers, links) and header users."""
+
+from __future__ import annotations
+
+from reviewbot.analysis.diff import FileChange, parse_diff
+from reviewbot.analysis.facts import PatchedIndex
+from reviewbot.build.anchor import anchor, output_lines
+from reviewbot.build.kbuild_plan import WARM_CONFIG, link_paths
+from reviewbot.build.matrix import load_matrix
+from reviewbot.build.model import DiagKind, Diagnostic, StepKind
+from reviewbot.build.planner import plan_builds
+from reviewbot.build.users import Changed, HeaderChange, Kind
+from reviewbot.tree.index import TreeIndex
+from reviewbot.tree.scan import ObjRef
+
+MATRIX = load_matrix()
+
+
+def _index() -> PatchedIndex:
+    objects = {
+        "drivers/base/power/main.o": [
+            ObjRef("drivers/base/power/Makefile", 2, "obj", "PM_SLEEP", "config", "main.o")
+        ],
+        "drivers/gpio/gpio-pca953x.o": [
+            ObjRef("drivers/gpio/Makefile", 9, "obj", "GPIO_PCA953X", "config", "gpio-pca953x.o")
+        ],
+    }
+    return PatchedIndex(TreeIndex("/x", "k", objects=objects), {})
+
+
+def _changes(path: str, old: str = "x", new: str = "y") -> tuple[FileChange, ...]:
+    return parse_diff(f"--- a/{path}\n+++ b/{path}\n@@ -1,2 +1,2 @@\n a\n-{old}\n+{new}\n")
+
+
+def _kinds(path: str, old: str = "x", new: str = "y") -> dict[str, list[StepKind]]:
+    plan = plan_builds(_changes(path, old, new), _index(), MATRIX)
+    out: dict[str, list[StepKind]] = {}
+    for job in plan.jobs:
+        out.setdefault(job.arch.name, []).extend(s.kind for s in job.steps)
+    return out
+
+
+def test_host_tool_source_rebuilds_host_tools_and_reruns_kconfig() -> None:
+    kinds = _kinds("scripts/kconfig/conf.c")
+    assert kinds["x86_64"] == [StepKind.HOSTTOOLS, StepKind.TOOLCHAIN]
+    assert kinds["arm64"] == [StepKind.TOOLCHAIN]
+
+
+def test_modpost_change_rebuilds_modpost_and_the_external_module() -> None:
+    kinds = _kinds("scripts/mod/modpost.c")
+    assert {StepKind.HOSTTOOLS, StepKind.EXTMOD, StepKind.LINK} <= set(kinds["x86_64"])
+
+
+def test_dtc_is_rebuilt_where_device_trees_are() -> None:
+    kinds = _kinds("scripts/dtc/dtc.c")
+    assert kinds == {"arm64": [StepKind.HOSTTOOLS]}
+
+
+def test_probe_changes() -> None:
+    assert set(_kinds("scripts/Kconfig.include")) == {"x86_64", "arm64"}
+    assert _kinds("arch/arm64/Makefile", "a", "KBUILD_CFLAGS += $(call cc-option,-mfoo)") == {
+        "arm64": [StepKind.TOOLCHAIN]
+    }
+    assert _kinds("arch/arm64/Makefile", "a", "b") == {}
+    assert _kinds("init/Kconfig", "a", "\tdef_bool $(cc-option,-mfoo)") != {}
+    assert _kinds("init/Kconfig", "a", "\tdepends on FOO") == {}
+
+
+def test_checker_change_builds_the_fixed_objects() -> None:
+    plan = plan_builds(_changes("tools/objtool/check.c"), _index(), MATRIX)
+    (job,) = plan.jobs
+    assert job.steps[0].kind is StepKind.OBJECTS and "kernel/fork.o" in job.steps[0].targets
+    assert job.steps[0].cause == ("tools/objtool/check.c",)
+
+
+def test_link_level_changes() -> None:
+    assert link_paths(_changes("lib/Makefile", "obj-y += a.o", "lib-y += a.o")) == ["lib/Makefile"]
+    assert link_paths(_changes("lib/a.c", "int a;", "EXPORT_SYMBOL(a);")) == ["lib/a.c"]
+    assert link_paths(_changes("lib/a.c", "int a;", "int b;")) == []
+    plan = plan_builds(_changes("lib/Makefile", "obj-y += a.o", "lib-y += a.o"), _index(), MATRIX)
+    (job,) = plan.jobs
+    assert job.config == WARM_CONFIG and job.steps[0].kind is StepKind.LINK
+
+
+def test_header_users_are_built_with_the_branch_taken_and_not() -> None:
+    change = HeaderChange(
+        "include/linux/pm_wakeup.h",
+        (Changed("device_wakeup_path", Kind.FUNCTION, (("PM_SLEEP", "n"),)),),
+    )
+    users = {change.path: (change, ("drivers/base/power/main.c", "drivers/gpio/gpio-pca953x.c"))}
+    changes = _changes(change.path)
+    plan = plan_builds(changes, _index(), MATRIX, ("x86_64",), header_users=users)
+    configs = [dict(j.config.enable) for j in plan.jobs]
+    assert [c["PM_SLEEP"] for c in configs] == ["n", "y"]
+    assert all(c["GPIO_PCA953X"] == "y" for c in configs)
+    step = plan.jobs[0].steps[0]
+    assert step.targets == ("drivers/base/power/main.o", "drivers/gpio/gpio-pca953x.o")
+    assert step.cause == (change.path,) and "PM_SLEEP=n" in step.reason
+    assert not [s for s in plan.skipped if s.path == change.path]
+
+
+def test_anchor_prefers_the_patch_line_then_the_cause() -> None:
+    changes = _changes("include/linux/foo.h")
+    inside = Diagnostic(DiagKind.ERROR, "include/linux/foo.h", 2, "boom")
+    assert anchor(inside, changes) == ("include/linux/foo.h", 2)
+    user = Diagnostic(DiagKind.ERROR, "drivers/x.c", 40, "boom")
+    assert anchor(user, changes, ("include/linux/foo.h",)) == ("include/linux/foo.h", 2)
+    assert anchor(Diagnostic(DiagKind.ERROR, "", None, "ld"), ()) == ("", None)
+
+
+def test_output_lines_put_errors_first_and_drop_progress() -> None:
+    text = (
+        "  CC      a.o\nIn file included from x.c:1:\nx.h:2:3: error: boom\nmake: *** [a] Error 1\n"
+    )
+    assert output_lines(text) == ("x.h:2:3: error: boom", "make: *** [a] Error 1")
+
+
+def test_a_kconfig_witness_becomes_a_build_job() -> None:
+    from reviewbot.build.planner import witness_job
+
+    job = witness_job(
+        MATRIX["x86_64"],
+        {"KVM_VFIO": "y", "VFIO": "n"},
+        ["virt/kvm/vfio.o"],
+        "KC011 witness: KVM_VFIO=y with VFIO=n",
+        ["arch/x86/kvm/Kconfig"],
+    )
+    assert job.config.enable == (("KVM_VFIO", "y"), ("VFIO", "n"), ("WERROR", "n"))
+    assert job.steps[0].targets == ("virt/kvm/vfio.o",)
+    assert job.steps[0].cause == ("arch/x86/kvm/Kconfig",)
+
+
+def test_header_users_whose_symbol_only_another_arch_defines_are_left_out() -> None:
+    from reviewbot.tree.scan import SymbolDef
+
+    objects = {
+        "drivers/soc/bar.o": [
+            ObjRef("drivers/soc/Makefile", 1, "obj", "ARM_ONLY_BAR", "config", "bar.o")
+        ],
+        "lib/cmdline.o": [ObjRef("lib/Makefile", 3, "obj", None, "y", "cmdline.o")],
+    }
+    symbols = {
+        "ARM_ONLY_BAR": [
+            SymbolDef("ARM_ONLY_BAR", "arch/arm64/Kconfig", 5, "bool", True, True, False)
+        ]
+    }
+    index = PatchedIndex(TreeIndex("/x", "k", symbols=symbols, objects=objects), {})
+    change = HeaderChange("include/linux/foo.h", (Changed("foo", Kind.MACRO),))
+    users = {change.path: (change, ("drivers/soc/bar.c", "lib/cmdline.c"))}
+    plan = plan_builds(_changes(change.path), index, MATRIX, header_users=users)
+    targets = {j.arch.name: j.steps[0].targets for j in plan.jobs}
+    assert targets == {
+        "x86_64": ("lib/cmdline.o",),
+        "arm64": ("drivers/soc/bar.o", "lib/cmdline.o"),
+    }

@@ -1,0 +1,187 @@
+"""BLD004-BLD006 on canned outcomes: host tools, toolchain probes, links (no compiler)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from reviewbot.analysis.view import DictTree
+from reviewbot.build.matrix import load_matrix
+from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
+from reviewbot.build.provider import BuildEvaluator
+from reviewbot.build.runner import JobRequest
+from reviewbot.mail.mbox import read_input
+from reviewbot.mail.parse import parse_mail
+from reviewbot.mail.series import assemble
+from reviewbot.model import Finding, Severity
+from reviewbot.rules import build_kbuild
+from reviewbot.rules.engine import review_series
+from tests.helpers import diff_of, index_of, mail
+
+CONF = "int a;\nint b;\nint c;\n"
+INCLUDE = "x := 1\nas-instr = $(success,printf x)\ny := 2\n"
+MAKEFILE = "obj-y += a.o\nobj-y += kstrtox.o\n"
+FILES = {
+    "scripts/kconfig/conf.c": CONF,
+    "scripts/Kconfig.include": INCLUDE,
+    "lib/Makefile": MAKEFILE,
+}
+MATRIX = {n: a for n, a in load_matrix().items() if n == "x86_64"}
+
+
+def _step(kind: StepKind, ok: bool, *diags: Diagnostic, **extra: object) -> StepResult:
+    from reviewbot.build.model import BuildStep
+
+    return StepResult(
+        BuildStep(kind),
+        ok,
+        diags,
+        commands=("make O=build ARCH=x86_64 -j2 thing",),
+        status=0 if ok else 2,
+        excerpt="scripts/kconfig/conf.c:2:5: error: expected ')'\nmake: *** [x] Error 1",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _run(
+    results: Mapping[StepKind, tuple[StepResult, StepResult]],
+) -> Callable[[JobRequest], BuildOutcome]:
+    def run(request: JobRequest) -> BuildOutcome:
+        steps = [s for s in request.job.steps if s.kind in results]
+        base = tuple(replace(results[s.kind][0], step=s) for s in steps)
+        patched = tuple(replace(results[s.kind][1], step=s) for s in steps)
+        return BuildOutcome(request.job, base, patched, seconds=1.0)
+
+    return run
+
+
+def _review(
+    path: str, new: str, results: Mapping[StepKind, tuple[StepResult, StepResult]]
+) -> list[Finding]:
+    provider = BuildEvaluator(
+        Path("/fake"),
+        "k",
+        Path("/nonexistent"),
+        ("x86_64",),
+        matrix=MATRIX,
+        run=_run(results),
+        link=False,
+    )
+    messages = [parse_mail(raw) for raw in read_input(mail(diff_of(path, FILES[path], new)), "t")]
+    series, _ = assemble(messages)
+    return [
+        f
+        for s in series
+        for f in review_series(
+            s, DictTree(FILES), index_of(FILES), build_kbuild.RULES, (), None, provider
+        ).findings
+    ]
+
+
+def test_host_tool_error_on_the_changed_line_with_command_and_output() -> None:
+    error = Diagnostic(DiagKind.ERROR, "scripts/kconfig/conf.c", 2, "expected ')' before ':'")
+    results = {
+        StepKind.HOSTTOOLS: (
+            _step(StepKind.HOSTTOOLS, True),
+            _step(StepKind.HOSTTOOLS, False, error),
+        )
+    }
+    found = _review("scripts/kconfig/conf.c", CONF.replace("int b;", "int b :?;"), results)
+    assert [(f.rule, f.path, f.line, f.severity) for f in found] == [
+        ("BLD004", "scripts/kconfig/conf.c", 2, Severity.ERROR)
+    ]
+    assert "HOSTCFLAGS" not in found[0].message or "Reproduce:" in found[0].message
+    assert any("error: expected" in line for line in found[0].evidence)
+
+
+def test_host_tool_warning_made_error_by_werror_is_a_warning() -> None:
+    werror = Diagnostic(
+        DiagKind.ERROR, "scripts/kconfig/conf.c", 3, "unused variable 'c' [-Werror=unused-variable]"
+    )
+    results = {
+        StepKind.HOSTTOOLS: (
+            _step(StepKind.HOSTTOOLS, True),
+            _step(StepKind.HOSTTOOLS, False, werror),
+        )
+    }
+    found = _review("scripts/kconfig/conf.c", CONF.replace("int c;", "int c, d;"), results)
+    assert [(f.rule, f.severity) for f in found] == [("BLD004", Severity.WARNING)]
+    assert "newly warns" in found[0].message
+
+
+def test_probe_that_loses_symbols_points_at_the_probe_hunk() -> None:
+    base = _step(StepKind.TOOLCHAIN, True, config=(("AS_AVX512", "y"), ("CC_IS_GCC", "y")))
+    patched = _step(StepKind.TOOLCHAIN, True, config=(("CC_IS_GCC", "y"),))
+    new = INCLUDE.replace("printf x", "echo -e x")
+    found = _review("scripts/Kconfig.include", new, {StepKind.TOOLCHAIN: (base, patched)})
+    assert [(f.rule, f.path, f.line, f.severity) for f in found] == [
+        ("BLD005", "scripts/Kconfig.include", 2, Severity.WARNING)
+    ]
+    assert "AS_AVX512=y -> n" in found[0].message
+
+
+def test_probe_change_the_patch_names_is_info_and_no_change_is_silent() -> None:
+    base = _step(StepKind.TOOLCHAIN, True, config=(("AS_AVX512", "y"),))
+    patched = _step(StepKind.TOOLCHAIN, True, config=())
+    new = INCLUDE.replace("printf x", "printf x # AS_AVX512 is gone")
+    found = _review("scripts/Kconfig.include", new, {StepKind.TOOLCHAIN: (base, patched)})
+    assert [f.severity for f in found] == [Severity.INFO]
+    same = {StepKind.TOOLCHAIN: (base, base)}
+    assert _review("scripts/Kconfig.include", new, same) == []
+
+
+def test_configure_failure_is_an_error() -> None:
+    base = _step(StepKind.TOOLCHAIN, True)
+    patched = _step(StepKind.TOOLCHAIN, False)
+    found = _review(
+        "scripts/Kconfig.include",
+        INCLUDE.replace("x := 1", "x := 2"),
+        {StepKind.TOOLCHAIN: (base, patched)},
+    )
+    assert [(f.rule, f.path, f.line, f.severity) for f in found] == [
+        ("BLD005", "scripts/Kconfig.include", 1, Severity.ERROR)
+    ]
+    assert "make O=build ARCH=x86_64 -j2 thing" in found[0].message
+
+
+def test_link_error_points_at_the_makefile_hunk_only_with_a_warm_build(tmp_path: Path) -> None:
+    import json
+
+    from reviewbot.build.kbuild_plan import WARM_CONFIG
+    from reviewbot.build.warm import warm_dir
+
+    undefined = Diagnostic(
+        DiagKind.ERROR, "params.c", None, "undefined reference to `kstrtouint'", "ld"
+    )
+    context = Diagnostic(DiagKind.ERROR, "", None, "kernel/params.o: in function `f':", "ld")
+    other = Diagnostic(DiagKind.ERROR, "core.c", None, "undefined reference to `kstrtoull'", "ld")
+    failed = _step(StepKind.LINK, False, context, undefined, other)
+    results = {StepKind.LINK: (_step(StepKind.LINK, True), failed)}
+    new = MAKEFILE.replace("obj-y += kstrtox.o", "obj-$(CONFIG_MODULES) += kstrtox.o")
+
+    def review(cache: Path) -> list[Finding]:
+        provider = BuildEvaluator(
+            Path("/fake"), "k", cache, ("x86_64",), matrix=MATRIX, run=_run(results)
+        )
+        messages = [
+            parse_mail(raw) for raw in read_input(mail(diff_of("lib/Makefile", MAKEFILE, new)), "t")
+        ]
+        series, _ = assemble(messages)
+        return [
+            f
+            for s in series
+            for f in review_series(
+                s, DictTree(FILES), index_of(FILES), build_kbuild.RULES, (), None, provider
+            ).findings
+        ]
+
+    assert review(tmp_path) == []  # no warm full build: no link check (and a log line)
+    home = warm_dir(tmp_path, "k", MATRIX["x86_64"], WARM_CONFIG)
+    home.mkdir(parents=True)
+    (home / "warm.json").write_text(json.dumps({"missing": [], "modules": False, "seconds": 1}))
+    found = review(tmp_path)
+    assert [(f.rule, f.path, f.line, f.severity) for f in found] == [
+        ("BLD006", "lib/Makefile", 2, Severity.ERROR)
+    ]
+    assert "`kstrtouint', `kstrtoull' (from core.c, params.c)" in found[0].message
