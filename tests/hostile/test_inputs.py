@@ -69,12 +69,14 @@ def test_huge_makefile_patch_is_bounded(real_tree: Path) -> None:
     assert_bounded(run, 900, 2048, (0, 1))
 
 
-def test_hunk_start_beyond_any_file_is_unreadable(real_tree: Path) -> None:
+def test_hunk_start_beyond_any_file_applies_at_its_context(real_tree: Path) -> None:
+    """The issue's reproducer (@@ -999999999 over real context) cost 5 minutes: the header
+    number is only a hint, the hunk is found by its context in time linear in the file."""
     run = h.measure(
         h.huge_hunk_start(real_tree, 999_999_999), args=("--no-kconfig", "--tree", str(real_tree))
     )
-    assert_bounded(run, 300, RSS_MB, (1,))
-    assert "RB001" in run.stdout
+    assert_bounded(run, 60, RSS_MB, (0, 1))
+    assert "applied at an offset" in run.stdout
 
 
 def test_hunk_start_far_past_the_end_fails_fast(real_tree: Path) -> None:
