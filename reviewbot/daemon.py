@@ -200,7 +200,8 @@ async def _status(config: ServiceConfig, out: TextIO) -> int:
     return 0
 
 
-def status(path: Path, out: TextIO = sys.stdout) -> int:
-    """Print the queue, each source's cursor and lag, and the last errors."""
+def status(path: Path, out: TextIO | None = None) -> int:
+    """Print the queue, each source's cursor and lag, and the last errors (to stdout as it
+    is at the call, not as it was when this module was imported)."""
     config = load_service_config(path)
-    return asyncio.run(_status(config, out))
+    return asyncio.run(_status(config, out or sys.stdout))
