@@ -24,7 +24,7 @@ import aiohttp
 
 from reviewbot.errors import RemoteError, UserInputError
 from reviewbot.ingest.http import Http, Policy
-from reviewbot.ingest.source import Backoff, guarded, incoming, store_batch
+from reviewbot.ingest.source import Backoff, cursor_state, guarded, incoming, store_batch
 from reviewbot.mail.mbox import kind_of, split_mbox
 from reviewbot.store import sql
 from reviewbot.store.store import Incoming, Store, iso
@@ -86,7 +86,7 @@ class LoreAtomSource:
 
     async def _poll(self, store: Store) -> int:
         cursor = await store.cursor(self.name)
-        state = _json(cursor.value if cursor else "")
+        state = cursor_state(cursor)
         headers = {}
         if state.get("etag"):
             headers["If-None-Match"] = str(state["etag"])
@@ -168,7 +168,7 @@ class LoreThreadSource:
 
     async def _poll(self, store: Store) -> int:
         cursor = await store.cursor(self.name)
-        fetched = _json(cursor.value if cursor else "").get("fetched", [])
+        fetched = cursor_state(cursor).get("fetched", [])
         done = [int(i) for i in fetched] if isinstance(fetched, list) else []
         cutoff = iso(store.clock() - self.wait_seconds)
         rows = await store.fetchall(sql.SELECT_INCOMPLETE_REVISIONS, (cutoff,))
@@ -186,11 +186,3 @@ class LoreThreadSource:
             done = [*done, int(revision_id)][-self.remember :]
             new += await store_batch(store, self.name, items, json.dumps({"fetched": done}))
         return new
-
-
-def _json(value: str) -> dict[str, object]:
-    try:
-        data = json.loads(value) if value else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

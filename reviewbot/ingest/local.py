@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reviewbot.errors import UserInputError
-from reviewbot.ingest.source import Backoff, guarded, incoming, store_batch, too_big
+from reviewbot.ingest.source import Backoff, cursor_state, guarded, incoming, store_batch, too_big
 from reviewbot.mail.mbox import maybe_gunzip, split_mbox
 from reviewbot.store.store import Incoming, Store
 
@@ -62,7 +62,7 @@ class MboxSource:
 
     async def _poll(self, store: Store) -> int:
         cursor = await store.cursor(self.name)
-        state = _state(cursor.value if cursor else "")
+        state = cursor_state(cursor)
         try:
             info = self.path.stat()
         except FileNotFoundError:
@@ -165,11 +165,3 @@ def _read(path: Path, offset: int, limit: int) -> bytes:
     with path.open("rb") as handle:
         handle.seek(offset)
         return handle.read(limit)
-
-
-def _state(value: str) -> dict[str, object]:
-    try:
-        data = json.loads(value) if value else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

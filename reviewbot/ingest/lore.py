@@ -25,13 +25,12 @@ import re
 import shutil
 import zlib
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 from reviewbot.errors import RemoteError
 from reviewbot.ingest.http import USER_AGENT, Http, Policy
-from reviewbot.ingest.source import Backoff, guarded, incoming, store_batch, too_big
+from reviewbot.ingest.source import Backoff, cursor_state, guarded, incoming, store_batch, too_big
 from reviewbot.store.store import Incoming, Store
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ class LoreGitSource:
             raise RemoteError(f"{response.url}: HTTP {response.status}", response.status)
         epochs = parse_manifest(response.body, response.url)
         cursor = await store.cursor(self.name)
-        state = _cursor(cursor.value if cursor else "")
+        state = cursor_state(cursor)
         start = int(state.get("epoch", min(epochs)))
         for epoch in sorted(e for e in epochs if e >= start):
             since = str(state.get("commit", "")) if epoch == start else ""
@@ -173,14 +172,6 @@ class LoreGitSource:
                 continue
             items.append(incoming(raw, f"{self.name}/{epoch}:{commit}", self.list_id))
         return items
-
-
-def _cursor(value: str) -> dict[str, Any]:
-    try:
-        data = json.loads(value) if value else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _env() -> dict[str, str]:

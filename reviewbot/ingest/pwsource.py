@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -24,7 +23,7 @@ import aiohttp
 from reviewbot.errors import UserInputError
 from reviewbot.ingest.http import Policy
 from reviewbot.ingest.patchwork import Event, NotFound, PatchworkClient
-from reviewbot.ingest.source import Backoff, guarded, incoming, store_batch
+from reviewbot.ingest.source import Backoff, cursor_state, guarded, incoming, store_batch
 from reviewbot.mail.mbox import split_mbox
 from reviewbot.store import sql
 from reviewbot.store.store import Store
@@ -61,7 +60,7 @@ class PatchworkSource:
 
     async def _poll(self, store: Store) -> int:
         cursor = await store.cursor(self.name)
-        state = _state(cursor.value if cursor else "")
+        state = cursor_state(cursor)
         since = state.get("since") or self.start
         seen = {int(i) for i in state.get("seen", [])}
         events = await self.client.events(self.project, since=str(since) if since else None)
@@ -101,11 +100,3 @@ class PatchworkSource:
                      f"{self.client.api}patches/{ref.id}/checks/"),
                 )  # fmt: skip
         return await store_batch(store, self.name, items, cursor)
-
-
-def _state(value: str) -> dict[str, Any]:
-    try:
-        data = json.loads(value) if value else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

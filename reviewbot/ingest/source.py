@@ -13,20 +13,23 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import hashlib
+import json
 import logging
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from reviewbot.errors import RemoteError, UserInputError
-from reviewbot.store.store import Added, Incoming, Store
+from reviewbot.limits import DEFAULT_LIMITS
+from reviewbot.store.store import Added, Cursor, Incoming, Store
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# one mail, as `check` and assembly bound it (reviewbot.limits)
+MAX_MESSAGE_BYTES = DEFAULT_LIMITS.mail_bytes
 _MSGID = re.compile(r"<([^<>\s]+)>")
 
 
@@ -149,3 +152,12 @@ async def store_batch(
 
 def too_big(raw: bytes) -> bool:
     return len(raw) > MAX_MESSAGE_BYTES
+
+
+def cursor_state(cursor: Cursor | None) -> dict[str, Any]:
+    """A source's JSON cursor as a dict ({} when there is none or it does not read)."""
+    try:
+        data = json.loads(cursor.value) if cursor and cursor.value else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
