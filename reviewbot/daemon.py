@@ -26,7 +26,8 @@ from reviewbot.service import Hook, Service
 from reviewbot.service_config import ServiceConfig, load_service_config
 from reviewbot.sources import SourceContext, build_source
 from reviewbot.store import reviews
-from reviewbot.store.store import Store, parse_iso
+from reviewbot.store.db import parse_iso
+from reviewbot.store.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,12 @@ def inside_tree(path: str | None) -> bool:
     return ".." not in path.split("/")
 
 
+def located_in_tree(text: str) -> bool:
+    """text starts with a location (path:line:) that names a file of the tree."""
+    found = _LOCATION.match(text.strip())
+    return found is not None and inside_tree(found["path"])
+
+
 def quotable(text: str) -> bool:
     """A message may be quoted: its location, when it has one, lies in the tree."""
     found = _LOCATION.match(text.strip())

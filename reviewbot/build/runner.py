@@ -66,6 +66,7 @@ from reviewbot.build.prepare import (
 from reviewbot.build.warm import find_warm
 from reviewbot.errors import InfrastructureError
 from reviewbot.kconfig.conf import shadow_tree
+from reviewbot.quoting import located_in_tree
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ def _result(
     everything = "\n".join(r.stdout + "\n" + r.stderr for r, _, _ in runs)
     # The excerpt, too, quotes only lines located in the tree or the output directory.
     excerpt = "\n".join(
-        line for line in output_lines(_strip_roots(everything)) if _LOCATED.match(line)
+        line for line in output_lines(_strip_roots(everything)) if located_in_tree(line)
     )
     return StepResult(
         step=step,
@@ -244,10 +245,6 @@ def _result(
         disk_full=any(r.disk_full for r, _, _ in runs),
         excerpt=excerpt[:2000],
     )
-
-
-# a line that names a file of the tree (relative, no `..`): path:line: ...
-_LOCATED = re.compile(r"^(?!/|~)(?!.*\.\./)[^\s:]+:\d{1,9}:")
 
 
 def _strip_roots(text: str) -> str:

@@ -27,7 +27,8 @@ from reviewbot.ingest.http import Http, Policy
 from reviewbot.ingest.source import Backoff, cursor_state, guarded, incoming, store_batch
 from reviewbot.mail.mbox import kind_of, split_mbox
 from reviewbot.store import sql
-from reviewbot.store.store import Incoming, Store, iso
+from reviewbot.store.db import iso
+from reviewbot.store.store import Incoming, Store
 
 log = logging.getLogger(__name__)
 

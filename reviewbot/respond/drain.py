@@ -29,8 +29,9 @@ from reviewbot.respond.model import CheckPost, CheckState, OutboundEmail
 from reviewbot.respond.policy import RespondConfig
 from reviewbot.respond.smtp import Delivery, Outcome
 from reviewbot.store import outbox, sql
+from reviewbot.store.db import parse_iso
 from reviewbot.store.outbox import OutboxKind, OutboxRow, OutboxState
-from reviewbot.store.store import Store, parse_iso
+from reviewbot.store.store import Store
 
 log = logging.getLogger(__name__)
 

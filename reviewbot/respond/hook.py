@@ -26,8 +26,9 @@ from reviewbot.respond.gather import Gathered, gather
 from reviewbot.respond.model import PatchInfo, ReplyInput, Stage
 from reviewbot.respond.policy import ListPolicy, Mode, RespondConfig
 from reviewbot.store import outbox, sql
+from reviewbot.store.db import iso
 from reviewbot.store.outbox import NewItem, OutboxKind, OutboxState
-from reviewbot.store.store import Store, iso
+from reviewbot.store.store import Store
 
 log = logging.getLogger(__name__)
 

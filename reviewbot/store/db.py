@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reviewbot.errors import InfrastructureError
@@ -19,6 +20,16 @@ from reviewbot.store import sql
 Migrations = Sequence[tuple[int, Sequence[str]]]
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def iso(seconds: float) -> str:
+    """Seconds since the epoch as the store's ISO 8601 UTC text (every table's times)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def parse_iso(text: str) -> float:
+    """The store's ISO 8601 text back to seconds since the epoch."""
+    return datetime.fromisoformat(text).timestamp()
 
 
 class StoreError(InfrastructureError):

@@ -20,13 +20,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
 from reviewbot.store import sql
-from reviewbot.store.db import StoreError, connect, transaction
+from reviewbot.store.db import StoreError, connect, iso, transaction
 
 JSONDict = dict[str, Any]
 
@@ -70,10 +69,6 @@ def canonical_json(value: Mapping[str, Any]) -> str:
         raise StoreError(f"not JSON-able: {exc}") from exc
 
 
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-
-
 def _job(row: Sequence[Any]) -> Job:
     ident, kind, payload, state, attempts, result, error, created, updated = row
     return Job(
@@ -111,7 +106,7 @@ class JobStore:
         self.close()
 
     def _now(self) -> str:
-        return _iso(self._clock())
+        return iso(self._clock())
 
     def _write(self, statement: str, params: Sequence[Any]) -> bool:
         try:

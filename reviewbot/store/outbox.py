@@ -19,7 +19,8 @@ from typing import Any
 import aiosqlite
 
 from reviewbot.store import sql
-from reviewbot.store.store import Store, iso
+from reviewbot.store.db import iso
+from reviewbot.store.store import Store
 
 
 class OutboxKind(StrEnum):

@@ -50,8 +50,8 @@ from reviewbot.mail.classify import (
 from reviewbot.mail.parse import parse_mail
 from reviewbot.model import Message, RawMail, Series
 from reviewbot.store import sql
-from reviewbot.store.db import StoreError
-from reviewbot.store.store import MessageKind, Store, StoredMessage, iso
+from reviewbot.store.db import StoreError, iso
+from reviewbot.store.store import MessageKind, Store, StoredMessage
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
@@ -31,17 +30,7 @@ from typing import Any, Self
 import aiosqlite
 
 from reviewbot.store import sql
-from reviewbot.store.db import BUSY_TIMEOUT_MS, StoreError, connect
-
-
-def iso(seconds: float) -> str:
-    """Seconds since the epoch as the store's ISO 8601 UTC text."""
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-
-
-def parse_iso(text: str) -> float:
-    """The store's ISO 8601 text back to seconds since the epoch."""
-    return datetime.fromisoformat(text).timestamp()
+from reviewbot.store.db import BUSY_TIMEOUT_MS, StoreError, connect, iso
 
 
 class MessageKind(StrEnum):

@@ -18,8 +18,8 @@ from typing import Any
 import aiosqlite
 
 from reviewbot.store import sql
-from reviewbot.store.db import StoreError
-from reviewbot.store.store import Store, iso, parse_iso
+from reviewbot.store.db import StoreError, iso, parse_iso
+from reviewbot.store.store import Store
 
 SEVERITIES_AT_LEAST: dict[str, tuple[str, ...]] = {
     "info": ("info", "warning", "error"),

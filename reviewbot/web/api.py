@@ -17,7 +17,8 @@ from reviewbot.mail.parse import parse_mail
 from reviewbot.model import Message, RawMail
 from reviewbot.rules.registry import RULES
 from reviewbot.store import webq
-from reviewbot.store.store import Incoming, iso
+from reviewbot.store.db import iso
+from reviewbot.store.store import Incoming
 from reviewbot.web import present
 from reviewbot.web import state as appmod
 from reviewbot.web.params import (

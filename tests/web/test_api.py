@@ -16,7 +16,8 @@ from reviewbot.config import Config
 from reviewbot.mail.mbox import read_input
 from reviewbot.rules.registry import RULES
 from reviewbot.store import webq
-from reviewbot.store.store import Store, parse_iso
+from reviewbot.store.db import parse_iso
+from reviewbot.store.store import Store
 from reviewbot.web import create_app
 from reviewbot.web.auth import new_token, token_hash
 from reviewbot.web.settings import WebSettings
