@@ -11,7 +11,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bench.common import format_table, verdict
 from reviewbot.kconfig.facts import KconfigDelta
@@ -617,3 +617,22 @@ def render_findings(
         f"{on_fixes} warning-level findings: {ok}"
     )
     return "\n".join(out), ok == "PASS"
+
+
+def single_series(message: Message) -> Series:
+    """One patch as a series of one."""
+    return Series(message.message_id, message.subject, message.tags.version, 1, (message,))
+
+
+def revert_then_fix(fix: Message) -> Series:
+    """A real fix checked as the defect it fixed: [1/2] reverts it, [2/2] applies it again,
+    so the tree after 1/2 holds the defect and 2/2 is the fix reviewed on it."""
+    revert = replace(
+        fix,
+        message_id=f"revert.{fix.message_id}",
+        subject=f'Revert "{fix.subject}"',
+        diff=reverse_diff(fix.diff or ""),
+        tags=replace(fix.tags, number=1, total=2),
+    )
+    second = replace(fix, tags=replace(fix.tags, number=2, total=2))
+    return Series(fix.message_id, fix.subject, fix.tags.version, 2, (revert, second))

@@ -51,7 +51,8 @@ from bench._kconfig_common import (
     render_legend,
     render_memory,
     render_stage,
-    reverse_diff,
+    revert_then_fix,
+    single_series,
     status_kib,
 )
 from bench._kconfig_solver import SolverFigures, confirmations, render_solver
@@ -123,22 +124,6 @@ def _kconfig_paths(message: Message) -> list[str]:
     return [p for p in paths if classify(p) == "kconfig"]
 
 
-def _single(message: Message) -> Series:
-    return Series(message.message_id, message.subject, message.tags.version, 1, (message,))
-
-
-def _with_revert(fix: Message) -> Series:
-    revert = replace(
-        fix,
-        message_id=f"bench-revert.{fix.message_id}",
-        subject=f'Revert "{fix.subject}"',
-        diff=reverse_diff(fix.diff or ""),
-        tags=replace(fix.tags, number=1, total=2),
-    )
-    second = replace(fix, tags=replace(fix.tags, number=2, total=2))
-    return Series(fix.message_id, fix.subject, fix.tags.version, 2, (revert, second))
-
-
 def _applies(series: Series, tree: Path, index: TreeIndex) -> bool:
     """The engine's verdict: no RB002 (does not apply) finding."""
     result = review_series(series, FsTree(tree), index, (), (), None)
@@ -172,12 +157,12 @@ def real_cases(tree: Path, index: TreeIndex, limit: int, archive: Path) -> Sourc
         if not fix.has_patch or not _kconfig_paths(fix):
             continue
         found.fixes_total += 1
-        if _applies(_single(fix), tree, index):
+        if _applies(single_series(fix), tree, index):
             found.fixes_forward.append(fix.message_id)
-            found.cases.append(Case(fix.subject, "fix", _single(fix)))
-        elif _applies(_with_revert(fix), tree, index):
+            found.cases.append(Case(fix.subject, "fix", single_series(fix)))
+        elif _applies(revert_then_fix(fix), tree, index):
             found.fixes_reverted.append(fix.message_id)
-            found.cases.append(Case(fix.subject, "fix", _with_revert(fix), reverted=True))
+            found.cases.append(Case(fix.subject, "fix", revert_then_fix(fix), reverted=True))
         else:
             found.fixes_neither.append(fix.message_id)
     _note(f"reading {archive.name}")
@@ -189,7 +174,7 @@ def real_cases(tree: Path, index: TreeIndex, limit: int, archive: Path) -> Sourc
         if not paths:
             continue
         found.lore_candidates += 1
-        if _applies(_single(message), tree, index):
+        if _applies(single_series(message), tree, index):
             later_part = (message.tags.number or 1) > 1
             tests_only = all(p.startswith("scripts/kconfig/tests/") for p in paths)
             applying[message.message_id] = (message, (later_part, tests_only))
@@ -199,7 +184,7 @@ def real_cases(tree: Path, index: TreeIndex, limit: int, archive: Path) -> Sourc
     room = max(limit - len(found.cases), 0)
     for ident in kept[:room]:
         message = applying[ident][0]
-        found.cases.append(Case(message.subject, "lore", _single(message)))
+        found.cases.append(Case(message.subject, "lore", single_series(message)))
     del found.cases[limit:]
     return found
 

@@ -9,7 +9,6 @@ its waited-for descendants).
 
 from __future__ import annotations
 
-import difflib
 import gzip
 import os
 import resource
@@ -22,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers import diff_of
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -32,19 +33,6 @@ def mail(diff: str, subject: str = "[PATCH] misc: hostile change", msgid: str = 
         "Change things.\n\nSigned-off-by: Hostile Author <hostile@example.org>\n---\n"
         f"{diff}-- \n2.47.3\n"
     ).encode()
-
-
-def diff_of(path: str, old: str | None, new: str | None) -> str:
-    body = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        (new or "").splitlines(keepends=True),
-        fromfile=f"a/{path}" if old is not None else "/dev/null",
-        tofile=f"b/{path}" if new is not None else "/dev/null",
-    )
-    head = f"diff --git a/{path} b/{path}\n"
-    if old is None:
-        head += "new file mode 100644\n"
-    return head + "".join(body)
 
 
 def _append(tree: Path, path: str, text: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench._kconfig_common import reverse_diff
+from bench._kconfig_common import revert_then_fix, single_series
 from reviewbot.config import default_cache_dir
 from reviewbot.kconfig.confirm import make_confirm
 from reviewbot.kconfig.facts import KconfigDelta
@@ -86,22 +86,6 @@ def _mails(name: str) -> dict[str, Message]:
     return {m.message_id: m for m in messages}
 
 
-def _series(message: Message) -> Series:
-    return Series(message.message_id, message.subject, message.tags.version, 1, (message,))
-
-
-def _with_revert(fix: Message) -> Series:
-    revert = replace(
-        fix,
-        message_id=f"revert.{fix.message_id}",
-        subject=f'Revert "{fix.subject}"',
-        diff=reverse_diff(fix.diff or ""),
-        tags=replace(fix.tags, number=1, total=2),
-    )
-    second = replace(fix, tags=replace(fix.tags, number=2, total=2))
-    return Series(fix.message_id, fix.subject, fix.tags.version, 2, (revert, second))
-
-
 @pytest.fixture(scope="module")
 def evaluator(real_tree: Path, real_index: TreeIndex) -> Iterator[KconfigEvaluator]:
     warm = KconfigEvaluator(
@@ -146,7 +130,7 @@ def test_real_change_gets_no_warning(
     message_id: str, real_tree: Path, real_index: TreeIndex, evaluator: KconfigEvaluator
 ) -> None:
     message = _mails("kconfig-real-changes.mbox")[message_id]
-    assert _findings(_series(message), real_tree, real_index, evaluator) == []
+    assert _findings(single_series(message), real_tree, real_index, evaluator) == []
 
 
 @pytest.mark.parametrize("message_id", REAL_FIXES)
@@ -155,5 +139,5 @@ def test_real_fix_gets_no_warning(
 ) -> None:
     fix = _mails("kbuild-kconfig-fix-positives.mbox")[message_id]
     # findings on the revert (patch 1) are the defect coming back; the fix must add none
-    found = _findings(_with_revert(fix), real_tree, real_index, evaluator, patch=fix.message_id)
+    found = _findings(revert_then_fix(fix), real_tree, real_index, evaluator, patch=fix.message_id)
     assert found == []
