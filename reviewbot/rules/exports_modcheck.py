@@ -84,9 +84,12 @@ def _lacking(view: TreeView, index: PatchedIndex, obj: str, tag: str) -> tuple[s
 
 
 def _candidates(ctx: PatchContext, tag: str) -> Iterator[Candidate]:
+    # A symbol turning tristate comes first: when the same patch also renames its object
+    # (obj-$(CONFIG_X) += x.o becomes a composite x_mod.o), the module is code that was
+    # built in before, not a new module, and is reported as such.
+    yield from _tristate_changes(ctx)
     yield from _new_objects(ctx)
     yield from _removed_tags(ctx, tag)
-    yield from _tristate_changes(ctx)
 
 
 def _new_objects(ctx: PatchContext) -> Iterator[Candidate]:
@@ -154,6 +157,8 @@ def _tristate_changes(ctx: PatchContext) -> Iterator[Candidate]:
         for symbol in facts.symbols:
             if symbol.type != "tristate" or _was_tristate(ctx, change, symbol.name):
                 continue
+            if not ctx.index_before.symbol_defs(symbol.name):
+                continue  # a new symbol: its objects are new modules, not turned modular
             line = _type_line(text, symbol.line)
             for obj in objects_built_by(ctx.index_after, symbol.name):
                 if modular(ctx.index_before, obj) is None:

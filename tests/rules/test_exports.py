@@ -324,6 +324,42 @@ def test_ex006_tristate_with_license_leaves_description_as_info() -> None:
     assert [(f.rule, f.line, f.severity) for f in findings] == [("EX007", 2, Severity.INFO)]
 
 
+def test_ex007_tristate_with_the_object_renamed_is_still_existing_code() -> None:
+    # Debian's "android: enable building binder as a module" does both at once: the symbol
+    # turns tristate and its objects become the composite binder_linux.o. The module is
+    # code that was built in before (info), not a new module (warning).
+    kconfig = lines_replace(KCONFIG, "\tbool\n", "\ttristate\n")
+    iova = IOVA + 'MODULE_LICENSE("GPL");\n'
+    makefile = lines_replace(
+        MAKEFILE,
+        "obj-$(CONFIG_IOMMUFD_DRIVER) += iova_bitmap.o\n",
+        "obj-$(CONFIG_IOMMUFD_DRIVER) += iova_mod.o\niova_mod-y := iova_bitmap.o\n",
+    )
+    edits: dict[str, str | None] = {
+        "drivers/iommu/Kconfig": kconfig,
+        "drivers/iommu/iommufd/Makefile": makefile,
+        IOVA_PATH: iova,
+    }
+    findings = run(edits)
+    assert [(f.rule, f.path, f.line, f.severity) for f in findings] == [
+        ("EX007", "drivers/iommu/Kconfig", 2, Severity.INFO)
+    ]
+
+
+def test_ex007_a_new_tristate_symbol_builds_a_new_module() -> None:
+    kconfig = KCONFIG + 'config IOVA_NEW\n\ttristate "new"\n'
+    makefile = MAKEFILE + "obj-$(CONFIG_IOVA_NEW) += fresh.o\n"
+    edits: dict[str, str | None] = {
+        "drivers/iommu/Kconfig": kconfig,
+        "drivers/iommu/iommufd/Makefile": makefile,
+        "drivers/iommu/iommufd/fresh.c": 'MODULE_LICENSE("GPL");\n',
+    }
+    findings = run(edits)
+    assert [(f.rule, f.path, f.line, f.severity) for f in findings] == [
+        ("EX007", "drivers/iommu/iommufd/Makefile", 4, Severity.WARNING)
+    ]
+
+
 def test_ex006_new_single_and_composite_modules() -> None:
     makefile = MAKEFILE + "obj-m += solo.o\nobj-$(CONFIG_IOMMUFD) += combo.o\n"
     makefile += "combo-y := c1.o c2.o\n"
