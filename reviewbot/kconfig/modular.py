@@ -13,6 +13,7 @@ A provider made tristate under built-in callers is KC015's (rules/kconfig_link.p
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 
@@ -68,6 +69,16 @@ def modular_edges(
     return out
 
 
+def _composites(index: PatchedIndex, obj: str) -> set[str]:
+    """The composite objects ('dir/name') obj is linked into: one module with its parts."""
+    directory = posixpath.dirname(obj)
+    return {
+        posixpath.join(directory, ref.prefix)
+        for ref in index.builders_of(obj)
+        if ref.prefix not in ("obj", "lib", "core", "drivers", "net", "libs")
+    }
+
+
 def private_calls(
     index: PatchedIndex, view: TreeView, symbol: str, provider: str
 ) -> tuple[tuple[str, ...], str, str]:
@@ -84,8 +95,9 @@ def private_calls(
     found: dict[str, tuple[str, str]] = {}
     for source in sources(index, view, symbol):
         text = (view.read(source) or "")[:MAX_SOURCE_BYTES]
+        module = _composites(index, source[:-2] + ".o")
         for name in sorted(calls_outside_guards(text, provider) - definitions(text)):
-            if name in defined:
+            if name in defined and not module & _composites(index, defined[name]):
                 found.setdefault(name, (source, defined[name]))
     if not found:
         return (), "", ""

@@ -115,12 +115,13 @@ class KconfigEvaluator:
         if self.index is None or not plan.narrowed:
             return plan, ()
         base, view = PatchedIndex(self.index, {}), FsTree(self.tree)
+        exports = {item: exported_by(base, view, item[0]) for item in plan.narrowed}
+        names = {name for found in exports.values() for name in found}
+        callers = search.callers(self.tree, names) if names else []  # one grep for all
         found: list[Dropped] = []
-        for item in plan.narrowed:
-            exports = exported_by(base, view, item[0])
-            if exports:
-                callers = search.callers(self.tree, exports)
-                found += consumers(base, view, item, exports, callers)
+        for item, exported in exports.items():
+            if exported:
+                found += consumers(base, view, item, exported, callers)
         extra = set()
         for dropped in found[:MAX_CALLERS]:
             extra.add(("enabled-without", dropped.symbol, dropped.provider))

@@ -26,6 +26,7 @@ from reviewbot.tree.index import TreeIndex
 pytestmark = pytest.mark.realtree
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 CONFIRMED = {
+    "KC011/bad/bsg-common-narrowed-if-scsi.patch",
     "KC011/bad/seed-kvm-arches-select-kvm-vfio-again.patch",
     "KC021/bad/acpi-hmat-tristate-calls-srat-internals.patch",
     "KC021/bad/adxl313-i2c-drops-select-regmap-i2c.patch",
