@@ -31,7 +31,12 @@ def _conditions(text: str) -> dict[str, tuple[tuple[tuple[str, int], ...], int]]
     """Each entry's enclosing `if` conditions (normalised text, line) and its config line."""
     out: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
     stack: list[tuple[str, int]] = []
+    help_at: int | None = None  # the indentation of the help keyword we are under
     for number, line in enumerate(text.split("\n"), start=1):
+        indent = len(line.expandtabs()) - len(line.expandtabs().lstrip())
+        if help_at is not None and (not line.strip() or indent > help_at):
+            continue  # help text: an "if ..." sentence there is no statement
+        help_at = indent if line.strip() in ("help", "---help---") else None
         opened = _IF.match(line)
         if opened:
             stack.append((" ".join(opened.group(1).split()), number))

@@ -83,6 +83,11 @@ def test_a_guarded_call_and_an_unchanged_if_are_not_followed() -> None:
     view = DictTree(guarded)
     item = narrowed_entries(changes, {"Kconfig": KCONFIG}, {"Kconfig": new})[0]
     assert consumers(index, view, item, exported_by(index, view, "LIB"), ["drv.c"]) == []
+    # a help text sentence starting with "if" opens no block
+    plain = KCONFIG + 'config LAST\n\tbool "last"\n'
+    worded = plain.replace("def_bool y\n", "def_bool y\n\thelp\n\t  if unsure, say Y.\n")
+    changes = parse_diff(diff_of("Kconfig", plain, worded))
+    assert narrowed_entries(changes, {"Kconfig": plain}, {"Kconfig": worded}) == []
     # an entry edited inside an if that was already there is not narrowed
     base = new
     edited = base.replace("def_bool y", "def_bool y\n\thelp\n\t  text")
