@@ -65,6 +65,8 @@ def judge(
         return (subject == "y" and other == "m"), shown
     if witness.kind == "enabled-without":
         return (subject in ("y", "m") and other == "n"), shown
+    if witness.kind == "module-with":
+        return (subject == "m" and other in ("y", "m")), shown
     if witness.kind == "reachable":
         return subject in ("y", "m"), shown
     return False, ""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
+from reviewbot.kconfig.links import NOT_CALLS as NOT_FUNCTIONS
 from reviewbot.kconfig.links import controlling_config, resolve_call
 
 _SELECT = re.compile(r"^\s*select\s+(\w+)")
@@ -39,10 +40,10 @@ class Dropped:
 
     symbol: str
     provider: str
-    how: str  # "select" or "depends on"
+    how: str  # "select", "depends on", "modular" (bool -> tristate) or "if" (narrowed)
     path: str  # the Kconfig file
-    line: int  # post-image line where the removed line stood
-    removed: str  # the removed line, stripped
+    line: int  # post-image line where the removed line stood (the added line for 'if')
+    removed: str  # the removed (for 'if': the added) line, stripped
     functions: tuple[str, ...]  # what S's sources call from X's objects
     consumer_file: str
     provider_object: str
@@ -65,7 +66,7 @@ _NOT_ENTRY = frozenset(
 )
 
 
-def _owners(text: str) -> list[str | None]:
+def owners(text: str) -> list[str | None]:
     out: list[str | None] = []
     current: str | None = None
     for line in text.split("\n"):
@@ -92,7 +93,7 @@ def post_line(change: FileChange, old_number: int) -> int:
     return max(old_number, 1)
 
 
-def _positive(expr: str) -> set[str]:
+def positive(expr: str) -> set[str]:
     return {
         m.group(1)
         for m in _WORD.finditer(expr.split("#", maxsplit=1)[0])
@@ -100,10 +101,10 @@ def _positive(expr: str) -> set[str]:
     }
 
 
-def _entry_deps(text: str) -> dict[str, tuple[set[str], list[str]]]:
+def entry_deps(text: str) -> dict[str, tuple[set[str], list[str]]]:
     """Each entry's selects and 'depends on' lines."""
     out: dict[str, tuple[set[str], list[str]]] = {}
-    for owner, line in zip(_owners(text), text.split("\n"), strict=True):
+    for owner, line in zip(owners(text), text.split("\n"), strict=True):
         if owner is None:
             continue
         selects, depends = out.setdefault(owner, (set(), []))
@@ -126,11 +127,11 @@ def dropped_edges(
             continue
         before = old.get(change.old_path or change.path) or ""
         after = new.get(change.path) or ""
-        owners = _owners(before)
-        after_deps = _entry_deps(after)
-        before_deps = _entry_deps(before)
+        who = owners(before)
+        after_deps = entry_deps(after)
+        before_deps = entry_deps(before)
         for line in change.removed:
-            owner = owners[line.number - 1] if 0 < line.number <= len(owners) else None
+            owner = who[line.number - 1] if 0 < line.number <= len(who) else None
             if owner is None or owner not in after_deps:
                 continue
             selects, depends = after_deps[owner]
@@ -142,14 +143,14 @@ def dropped_edges(
                 )
             depend = _DEPENDS.match(line.text)
             if depend and depends != before_deps.get(owner, (set(), []))[1]:
-                for name in sorted(_positive(depend.group(1))):
+                for name in sorted(positive(depend.group(1))):
                     if name in ("COMPILE_TEST", "EXPERT", "m", "MODULES"):
                         continue
                     out.append((owner, name, "depends on", change.path, where, line.text.strip()))
     return out
 
 
-def _sources(index: PatchedIndex, view: TreeView, symbol: str) -> list[str]:
+def sources(index: PatchedIndex, view: TreeView, symbol: str) -> list[str]:
     objects = list(index.base.objects_by_config.get(symbol, []))
     found: list[str] = []
     for obj in objects:
@@ -174,7 +175,7 @@ def _strip(text: str) -> str:
     return re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', text)
 
 
-def _calls(text: str, provider: str) -> set[str]:
+def calls_outside_guards(text: str, provider: str) -> set[str]:
     """Functions called outside #if / IS_ENABLED guards that mention CONFIG_<provider>."""
     config = f"CONFIG_{provider}"
     stack: list[str] = []
@@ -201,7 +202,7 @@ def definitions(text: str) -> set[str]:
     out = set()
     for match in _DEFINITION.finditer(_strip(text)):
         head, name = match.group(1), match.group(2)
-        if "static" in head.split() or not head.strip() or name in ("if", "for", "while", "switch"):
+        if "static" in head.split() or not head.strip() or name in NOT_FUNCTIONS:
             continue
         out.add(name)
     return out
@@ -211,17 +212,17 @@ def chain(
     index: PatchedIndex, view: TreeView, symbol: str, provider: str
 ) -> tuple[tuple[str, ...], str, str]:
     """(functions S's sources call from X's objects, a consumer file, a provider object)."""
-    provider_sources = _sources(index, view, provider)
+    provider_sources = sources(index, view, provider)
     defined: dict[str, str] = {}
     for source in provider_sources:
         text = view.read(source) or ""
         for name in definitions(text[:MAX_SOURCE_BYTES]):
             defined.setdefault(name, source[:-2] + ".o")
     functions: dict[str, tuple[str, str]] = {}
-    for source in _sources(index, view, symbol):
+    for source in sources(index, view, symbol):
         text = (view.read(source) or "")[:MAX_SOURCE_BYTES]
         own = definitions(text)
-        for name in sorted(_calls(text, provider) - own):
+        for name in sorted(calls_outside_guards(text, provider) - own):
             call = resolve_call(index, source, name, symbol)
             if call is not None and call.provider == provider:
                 functions.setdefault(name, (source, call.provider_object))

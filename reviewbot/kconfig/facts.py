@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kconfiglib
 from kconfiglib import AND, OR, Symbol, expr_items, expr_str, expr_value, split_expr
@@ -22,6 +22,9 @@ TYPES = {
     kconfiglib.HEX: "hex",
 }
 _TRI = {0: "n", 1: "m", 2: "y"}
+
+if TYPE_CHECKING:
+    from reviewbot.kconfig.dropped import Dropped
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ class KconfigDelta:
     # Called functions some header also defines as static inline (a stub when the
     # provider is off): the missing-link rule stays silent for them.
     stubbed: frozenset[str] = frozenset()
+    # Callers of a provider the patch put under a stricter `if` (found with grep by the
+    # provider, so not in the pure plan): KC021 reads them beside the plan's own.
+    dropped: tuple[Dropped, ...] = ()
     # The worker's figures for this call (formula build, solver and greedy seconds).
     stats: Mapping[str, float] = field(default_factory=dict)
 

@@ -16,7 +16,7 @@ from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 
 _CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\(")
-_NOT_CALLS = {
+NOT_CALLS = {
     "if",
     "for",
     "while",
@@ -106,7 +106,7 @@ def new_calls(changes: Iterable[FileChange], index: PatchedIndex) -> list[Call]:
                 continue
             for match in _CALL.finditer(text):
                 function = match.group(1)
-                if function in _NOT_CALLS:
+                if function in NOT_CALLS:
                     continue
                 call = _resolve(index, change.path, line.number, function, consumer)
                 if call is None or (call.consumer, call.provider, call.export) in seen:

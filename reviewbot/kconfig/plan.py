@@ -11,6 +11,8 @@ from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
 from reviewbot.kconfig.dropped import Dropped, dropped_edges, find_dropped
 from reviewbot.kconfig.links import Call, new_calls
+from reviewbot.kconfig.modular import find_modular
+from reviewbot.kconfig.narrowed import narrowed_entries
 from reviewbot.tree.index import classify
 from reviewbot.tree.scan import SymbolDef, scan_kconfig
 
@@ -62,6 +64,8 @@ class KconfigPlan:
     hidden: tuple[tuple[str, str], ...] = ()
     # (S, X, how, path, post-image line) of each removed 'select X' / 'depends on X'
     removed: tuple[tuple[str, str, str, str, int], ...] = ()
+    # (P, path, line, text) of each existing entry put under a new or stricter `if`
+    narrowed: tuple[tuple[str, str, int, str], ...] = ()
 
 
 def _arch_of(path: str) -> str | None:
@@ -154,7 +158,17 @@ def plan(
         if edges and view_after is not None
         else []
     )
+    if files and view_after is not None:
+        dropped += find_modular(changes, old, new, index_after, view_after)
+    narrowed = narrowed_entries(changes, old, new) if files else []
+    for provider, _, _, _ in narrowed:
+        # the entry's selectors now force it past the stricter `if` (KC011)
+        for selector in index_after.selectors_of(provider)[:MAX_SELECT_CHECKS]:
+            witnesses.add(("unmet-select", selector, provider))
     for item in dropped:
+        if item.how == "modular":  # the symbol at m with the provider built
+            witnesses.add(("module-with", item.symbol, item.provider))
+            continue
         witnesses.add(("enabled-without", item.symbol, item.provider))
         if "tristate" in index_after.types_of(item.provider):
             witnesses.add(("builtin-module", item.symbol, item.provider))
@@ -166,7 +180,7 @@ def plan(
         if "tristate" in index_after.types_of(call.provider):
             witnesses.add(("builtin-module", call.consumer, call.provider))
     names |= {t for _, s, t in witnesses if t} | {s for _, s, _ in witnesses}
-    names |= {x for _, x in hidden}
+    names |= {x for _, x in hidden} | {p for p, _, _, _ in narrowed}
     type_changes = []
     for name in sorted(set(old_defs) & set(new_defs)):
         old_types = {d.type for d in old_defs[name]}
@@ -194,6 +208,7 @@ def plan(
         dropped=tuple(dropped),
         hidden=hidden,
         removed=tuple((a, b, how, path, line) for a, b, how, path, line, _ in edges),
+        narrowed=tuple(narrowed),
     )
 
 

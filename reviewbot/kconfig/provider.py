@@ -11,9 +11,12 @@ from pathlib import Path
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.kconfig import search
 from reviewbot.kconfig.client import KconfigClient, worker_rss_kb
+from reviewbot.kconfig.dropped import Dropped
 from reviewbot.kconfig.facts import KconfigDelta, Witness
 from reviewbot.kconfig.links import controlling_config
+from reviewbot.kconfig.narrowed import consumers, exported_by
 from reviewbot.kconfig.plan import KconfigPlan
+from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import TreeIndex
 
 log = logging.getLogger(__name__)
@@ -107,7 +110,35 @@ class KconfigEvaluator:
         names = tuple(sorted(set(plan.names) | {s for _, s, _ in extra_sorted}))
         return replace(plan, witnesses=plan.witnesses + extra_sorted, names=names)
 
-    def _stubs(self, plan: KconfigPlan, results: Mapping[str, KconfigDelta]) -> frozenset[str]:
+    def _narrowed(self, plan: KconfigPlan) -> tuple[KconfigPlan, tuple[Dropped, ...]]:
+        """For entries put under a stricter `if`: who calls them, and the witnesses to ask."""
+        if self.index is None or not plan.narrowed:
+            return plan, ()
+        base, view = PatchedIndex(self.index, {}), FsTree(self.tree)
+        exports = {item: exported_by(base, view, item[0]) for item in plan.narrowed}
+        names = {name for found in exports.values() for name in found}
+        callers = search.callers(self.tree, names) if names else []  # one grep for all
+        found: list[Dropped] = []
+        for item, exported in exports.items():
+            if exported:
+                found += consumers(base, view, item, exported, callers)
+        extra = set()
+        for dropped in found[:MAX_CALLERS]:
+            extra.add(("enabled-without", dropped.symbol, dropped.provider))
+            if "tristate" in base.types_of(dropped.provider):
+                extra.add(("builtin-module", dropped.symbol, dropped.provider))
+        names = set(plan.names) | {s for _, s, _ in extra}
+        witnesses = tuple(sorted(set(plan.witnesses) | extra))
+        return replace(plan, witnesses=witnesses, names=tuple(sorted(names))), tuple(
+            found[:MAX_CALLERS]
+        )
+
+    def _stubs(
+        self,
+        plan: KconfigPlan,
+        results: Mapping[str, KconfigDelta],
+        dropped: tuple[Dropped, ...] = (),
+    ) -> frozenset[str]:
         found = {
             (w.subject, w.other)
             for delta in results.values()
@@ -115,11 +146,13 @@ class KconfigEvaluator:
             if w.kind == "enabled-without" and w.found
         }
         functions = {c.function for c in plan.calls if (c.consumer, c.provider) in found}
-        functions |= {f for d in plan.dropped for f in d.functions}
+        functions |= {f for d in plan.dropped for f in d.functions if d.how != "modular"}
+        functions |= {f for d in dropped for f in d.functions}
         return frozenset(search.inline_stubs(self.tree, functions)) if functions else frozenset()
 
     def __call__(self, plan: KconfigPlan) -> dict[str, KconfigDelta]:
         plan = self._with_callers(plan)
+        plan, narrowed = self._narrowed(plan)
         arches = [a for a in plan.arches if self.only is None or a in self.only]
         if self.only is not None and not arches:
             arches = list(self.only)
@@ -140,9 +173,9 @@ class KconfigEvaluator:
             self._client(arch)  # assign slots in a stable order
         with ThreadPoolExecutor(max_workers=len(self._clients)) as pool:
             results = dict(zip(arches, pool.map(one, arches), strict=True))
-        stubbed = self._stubs(plan, results)
-        if stubbed:
-            results = {a: replace(d, stubbed=stubbed) for a, d in results.items()}
+        stubbed = self._stubs(plan, results, narrowed)
+        if stubbed or narrowed:
+            results = {a: replace(d, stubbed=stubbed, dropped=narrowed) for a, d in results.items()}
         if self.parse_check is not None and arches and plan.before != plan.after:
             first = arches[0]
             new = self.parse_check(plan.before, plan.after, first)

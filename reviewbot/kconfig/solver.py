@@ -251,6 +251,20 @@ def builtin_module(view: FormulaView, consumer: str, provider: str) -> Answer | 
     return query.solve(query.encoder.conj((y, m)))
 
 
+def module_with(view: FormulaView, consumer: str, provider: str) -> Answer | None:
+    """Consumer at m while provider is on (y or m): a module calling into the provider."""
+    con, pro = view.kc.syms.get(consumer), view.kc.syms.get(provider)
+    if con is None or pro is None or con.orig_type is not kconfiglib.TRISTATE:
+        return None
+    if not con.nodes or not pro.nodes:
+        return None
+    query = Query(view)
+    query.pair(con)
+    pon, _ = query.pair(pro)
+    m = view.pool.var(consumer + "=m")
+    return query.solve(query.encoder.conj((m, pon)))
+
+
 def enabled_without(view: FormulaView, consumer: str, provider: str) -> Answer | None:
     """Consumer at y or m while provider is n."""
     con, pro = view.kc.syms.get(consumer), view.kc.syms.get(provider)
@@ -286,6 +300,7 @@ QUERIES = {
     "unmet-select": unmet_select,
     "builtin-module": builtin_module,
     "enabled-without": enabled_without,
+    "module-with": module_with,
 }
 
 

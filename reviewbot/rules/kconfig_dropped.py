@@ -1,9 +1,11 @@
 """Dependencies a patch drops (KC021) and options it hides (KC022), with witnesses (pure).
 
-KC021: a removed `select X` / `depends on X` while the symbol's code still calls what X's
-objects provide; the witness is a configuration (confirmed by conf) with the symbol on
-and X off, or X at m under the symbol at y. KC022: a new `depends on X` on a symbol the
-tree means to be selected, after which the option cannot be enabled at all.
+KC021: a removed `select X` / `depends on X`, a stricter `if` around X, or the symbol made
+tristate, while the symbol's code still calls what X's objects provide; the witness is a
+configuration (confirmed by conf) with the symbol on and X off, X at m under the symbol
+at y, or (made tristate) the symbol at m calling what X does not export. KC022: a new
+`depends on X` on a symbol the tree means to be selected, after which the option cannot
+be enabled at all.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from reviewbot.kconfig.dropped import Dropped
 from reviewbot.kconfig.facts import KconfigDelta, Witness
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
@@ -42,31 +45,43 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     plan = ctx.kconfig_plan
     if plan is None:
         return
-    for item in plan.dropped:
-        stubbed = set().union(*(d.stubbed for d in ctx.kconfig.values()))
-        functions = [f for f in item.functions if f not in stubbed]
+    stubbed = set().union(*(d.stubbed for d in ctx.kconfig.values()))
+    items = list(plan.dropped)
+    for delta in ctx.kconfig.values():
+        items += [d for d in delta.dropped if d not in items]
+    reported: set[tuple[str, str, str, int]] = set()
+    for item in items:
+        place = (item.how, item.provider, item.path, item.line)
+        if item.how == "if" and place in reported:
+            continue  # one finding per narrowed `if` and provider (the first caller named)
+        # a header stub makes the call link with X=n; a module still needs the export
+        functions = [f for f in item.functions if item.how == "modular" or f not in stubbed]
         if not functions:
             continue  # every call has a static inline stub for X=n
+        calls = ", ".join(f"{f}()" for f in functions[:4]) + ("..." if len(functions) > 4 else "")
         for delta in ctx.kconfig.values():
-            off = _new_witness(delta, "enabled-without", item.symbol, item.provider)
-            modular = _new_witness(delta, "builtin-module", item.symbol, item.provider)
-            witness = off or modular
+            if item.how == "modular":
+                witness = _new_witness(delta, "module-with", item.symbol, item.provider)
+                state = f"{item.symbol}=m with {item.provider} built"
+            else:
+                off = _new_witness(delta, "enabled-without", item.symbol, item.provider)
+                modular = _new_witness(delta, "builtin-module", item.symbol, item.provider)
+                witness = off or modular
+                state = f"{item.provider}=n" if off else f"{item.provider}=m under {item.symbol}=y"
             if witness is None:
                 continue
-            state = f"{item.provider}=n" if off else f"{item.provider}=m under {item.symbol}=y"
-            calls = ", ".join(f"{f}()" for f in functions[:4]) + (
-                "..." if len(functions) > 4 else ""
-            )
+            message, hint = _words(item, calls)
+            reported.add(place)
             yield rule.finding(
                 item.path,
                 item.line,
-                f"'{item.removed}' is removed from {item.symbol}, but {item.consumer_file} still "
-                f"calls {calls} from {item.provider_object} (CONFIG_{item.provider}): "
-                f"{witness.text()} gives {state} ({delta.arch}), and the link fails "
-                f"(modpost: undefined symbol, or vmlinux cannot reach a module)",
-                hint=f"keep '{item.removed}', guard the calls with IS_ENABLED(CONFIG_"
-                f"{item.provider}) / a stub in the header, or 'depends on {item.provider} || "
-                f"!{item.provider}' where a module provider is the problem",
+                f"{message}: {witness.text()} gives {state} ({delta.arch}), and the link "
+                + (
+                    f'fails (modpost: "{functions[0]}" [{item.consumer_file[:-2]}.ko] undefined!)'
+                    if item.how == "modular"
+                    else "fails (modpost: undefined symbol, or vmlinux cannot reach a module)"
+                ),
+                hint=hint,
                 severity=None if witness.confirmed else Severity.INFO,
                 evidence=[
                     "confirmed by scripts/kconfig/conf olddefconfig"
@@ -79,6 +94,32 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 ],
             )
             break
+
+
+def _words(item: Dropped, calls: str) -> tuple[str, str]:
+    """The finding's message (before the witness) and its hint, by how X was dropped."""
+    where = f"{item.consumer_file} still calls {calls} from {item.provider_object}"
+    if item.how == "modular":
+        return (
+            f"{item.symbol} can now be a module, but {item.consumer_file} calls {calls}, "
+            f"which {item.provider_object} (CONFIG_{item.provider}) defines without "
+            "EXPORT_SYMBOL",
+            f"export the function(s) (EXPORT_SYMBOL_GPL) or keep {item.symbol} bool",
+        )
+    if item.how == "if":
+        return (
+            f"'{item.removed}' now also guards {item.provider}, but {where} "
+            f"(CONFIG_{item.provider}), built by {item.symbol}",
+            f"make {item.symbol} depend on (or select) {item.provider}, keep {item.provider} "
+            "outside the `if`, or give the functions a static inline stub in the header",
+        )
+    return (
+        f"'{item.removed}' is removed from {item.symbol}, but {where} (CONFIG_{item.provider})",
+        f"keep '{item.removed}', guard the calls with IS_ENABLED(CONFIG_{item.provider}) / a "
+        f"stub in the header, or, where a module provider is the problem, 'depends on "
+        f"{item.provider}=y' for a bool symbol ('depends on {item.provider} || "
+        f"!{item.provider}' for a tristate one)",
+    )
 
 
 @rule(

@@ -175,6 +175,9 @@ def select_unmet_deps(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                     True for _ in added_in_entry(ctx, target, re.compile(r"^\s*depends\s+on"))
                 ):
                     path, line = removed
+                narrowed = _narrowed_if(ctx, target)
+                if narrowed is not None and not any(True for _ in added_in_entry(ctx, target)):
+                    path, line = narrowed
             severity = None if witness.confirmed else Severity.INFO
             note = (
                 "confirmed by scripts/kconfig/conf olddefconfig"
@@ -196,6 +199,15 @@ def select_unmet_deps(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                     f"witness .config ({delta.arch}): " + " | ".join(witness.config_lines()),
                 ],
             )
+
+
+def _narrowed_if(ctx: PatchContext, target: str) -> tuple[str, int] | None:
+    """Where the patch put target under a new or stricter `if` (the added line)."""
+    plan = ctx.kconfig_plan
+    for name, path, line, _ in plan.narrowed if plan is not None else ():
+        if name == target:
+            return path, line
+    return None
 
 
 def _removed_select(ctx: PatchContext, selector: str, target: str) -> tuple[str, int] | None:

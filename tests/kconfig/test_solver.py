@@ -12,6 +12,7 @@ from reviewbot.kconfig.solver import (
     BaseFormula,
     builtin_module,
     enabled_without,
+    module_with,
     reachable,
     unmet_select,
 )
@@ -131,6 +132,22 @@ def test_enabled_without_and_unsatisfiable_questions(kc: kconfiglib.Kconfig) -> 
     assert off is not None
     _replay(kc, off.lines)
     assert kc.syms["USER_A"].tri_value >= 1 and kc.syms["VFIO"].tri_value == 0
+
+
+def test_a_consumer_made_tristate_can_be_a_module_with_its_provider_on(
+    kc: kconfiglib.Kconfig, tmp_path: Path
+) -> None:
+    base = BaseFormula(kc)
+    assert module_with(base.view(kc), "CONSUMER", "VFIO") is None  # bool: never m
+    text = KCONFIG.replace(
+        'config CONSUMER\n\tbool "consumer"\n',
+        'config CONSUMER\n\ttristate "consumer"\n\tdepends on VFIO\n',
+    )
+    patched = OverlayKconfig(str(tmp_path), {"Kconfig": text}, warn_to_stderr=False)
+    answer = module_with(base.view(patched), "CONSUMER", "VFIO")
+    assert answer is not None
+    _replay(patched, answer.lines)
+    assert patched.syms["CONSUMER"].tri_value == 1 and patched.syms["VFIO"].tri_value >= 1
 
 
 def test_choices_pick_one_member_and_its_selects_count(kc: kconfiglib.Kconfig) -> None:

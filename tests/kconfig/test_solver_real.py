@@ -26,9 +26,12 @@ from reviewbot.tree.index import TreeIndex
 pytestmark = pytest.mark.realtree
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 CONFIRMED = {
+    "KC011/bad/bsg-common-narrowed-if-scsi.patch",
     "KC011/bad/seed-kvm-arches-select-kvm-vfio-again.patch",
+    "KC021/bad/acpi-hmat-tristate-calls-srat-internals.patch",
     "KC021/bad/adxl313-i2c-drops-select-regmap-i2c.patch",
-    "KC021/bad/max8997-bool-core-on-modular-i2c.patch",
+    "KC021/bad/blk-mq-pci-narrowed-if-smp.patch",
+    "KC021/bad/x509-parser-modular-under-builtin-keyring.patch",
 }
 
 
