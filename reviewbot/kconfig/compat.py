@@ -56,8 +56,15 @@ def _overlay_iglob(pattern: str, **kwargs: Any) -> Iterator[str]:
         seen.add(path)
         yield path
     for path, text in _active.items():
-        if text is not None and path not in seen and fnmatch.fnmatchcase(path, pattern):
+        if text is not None and path not in seen and _matches(path, pattern):
             yield path
+
+
+def _matches(path: str, pattern: str) -> bool:
+    """fnmatch, without compiling a pattern that has no wildcard (most `source` lines)."""
+    if not any(c in pattern for c in "*?["):
+        return path == pattern
+    return fnmatch.fnmatchcase(path, pattern)
 
 
 kconfiglib.iglob = _overlay_iglob
@@ -148,6 +155,6 @@ def unaffected(
         if before.get(path, missing) == after.get(path, missing):
             continue
         full = os.path.join(root, path)
-        if full in read or any(fnmatch.fnmatchcase(full, p) for p in patterns):
+        if full in read or any(_matches(full, p) for p in patterns):
             return False
     return True
