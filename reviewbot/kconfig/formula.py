@@ -53,14 +53,26 @@ class Group:
 
 
 class VarPool:
-    """Variable numbers by name; aux variables above a mark that a patch can roll back to."""
+    """Variable numbers by name, and fresh aux variables.
 
-    def __init__(self) -> None:
-        self.top = TRUE
+    A view's pool sits on the base's (which no longer changes once built): it numbers
+    its own new names and aux variables above the base's, so views never share a number
+    the other defined differently, and each view's solver can keep what it was told.
+    """
+
+    def __init__(self, base: VarPool | None = None) -> None:
+        self.base = base
+        self.top: int = base.top if base is not None else TRUE
         self.named: dict[str, int] = {}
 
-    def var(self, name: str) -> int:
+    def get(self, name: str) -> int | None:
         found = self.named.get(name)
+        if found is None and self.base is not None:
+            found = self.base.get(name)
+        return found
+
+    def var(self, name: str) -> int:
+        found = self.get(name)
         if found is None:
             self.top += 1
             found = self.named[name] = self.top

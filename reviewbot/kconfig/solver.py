@@ -2,26 +2,28 @@
 
 `BaseFormula` encodes a base tree once per arch (kept warm by the worker). `view(kc)`
 gives the formula of a patched parse: every group whose signature is unchanged is the
-base's, only changed symbols are encoded again. A query takes the cone of influence of
-the symbols it names, loads those groups into a fresh CaDiCaL, and asks for a model with
-as few user-set symbols as it can find (core-guided, then greedy drops). The answer is
-the .config lines that make the witness: what `conf --olddefconfig` is then run on.
+base's, only changed symbols are encoded again. A view is kept with its parse (the base's
+for as long as the base, a patched one while it is among the last few), with one
+incremental CaDiCaL (`sat.Sat`) and the answers it gave. A query takes the cone of
+influence of the symbols it names, loads the groups of it the view's solver does not
+have yet, and asks for a model with as few user-set symbols as it can find (core-guided,
+then greedy drops). The answer is the .config lines that make the witness: what
+`conf --olddefconfig` is then run on.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import kconfiglib
 from kconfiglib import Symbol, expr_str
-from pysat.solvers import Solver
 
 from reviewbot.kconfig.formula import (
     BOOL_TYPES,
-    TRUE,
     Encoder,
     Group,
     VarPool,
@@ -29,8 +31,9 @@ from reviewbot.kconfig.formula import (
     choice_signature,
     signature,
 )
+from reviewbot.kconfig.sat import Model, Sat
 
-SOLVER = "cadical195"
+MAX_VIEWS = 3  # views of patched parses kept beside the base's own (as the worker keeps parses)
 MAX_CONE_CLAUSES = 2_000_000
 MAX_MINIMISE_CALLS = 60
 MINIMISE_SECONDS = 3.0
@@ -51,19 +54,26 @@ class BaseFormula:
         for choice in kc.unique_choices:
             group = encoder.choice(choice)
             self.groups[group.key] = group
-        self.mark = (self.pool.top, len(self.pool.named))
         self.seconds = time.monotonic() - started
+        self.own = FormulaView(self, kc)
+        self._views: OrderedDict[int, FormulaView] = OrderedDict()
 
     @property
     def clause_count(self) -> int:
         return sum(len(g.clauses) for g in self.groups.values())
 
     def view(self, kc: kconfiglib.Kconfig) -> FormulaView:
-        top, named = self.mark
-        self.pool.top = top
-        for name in list(self.pool.named)[named:]:
-            del self.pool.named[name]
-        return FormulaView(self, kc)
+        """The view of a parse: the same one (solver, answers) while the parse is kept."""
+        if kc is self.kc:
+            return self.own
+        found = self._views.get(id(kc))
+        if found is not None and found.kc is kc:
+            self._views.move_to_end(id(kc))
+            return found
+        view = self._views[id(kc)] = FormulaView(self, kc)
+        while len(self._views) > MAX_VIEWS:
+            self._views.popitem(last=False)[1].close()
+        return view
 
 
 class FormulaView:
@@ -72,11 +82,24 @@ class FormulaView:
     def __init__(self, base: BaseFormula, kc: kconfiglib.Kconfig) -> None:
         self.base = base
         self.kc = kc
-        self.pool = base.pool
-        self.encoder = Encoder(kc, base.pool)
+        self.pool = VarPool(base.pool)
+        self.encoder = Encoder(kc, self.pool)
         self._groups: dict[str, Group] = {}
         self.choices = {choice_key(c): c for c in kc.unique_choices}
         self.reencoded: list[str] = []
+        self.answers: dict[tuple[str, str, str], Answer | None] = {}
+        self._sat: Sat | None = None
+
+    @property
+    def sat(self) -> Sat:
+        if self._sat is None:
+            self._sat = Sat()
+        return self._sat
+
+    def close(self) -> None:
+        if self._sat is not None:
+            self._sat.close()
+            self._sat = None
 
     def group(self, key: str) -> Group | None:
         found = self._groups.get(key)
@@ -135,8 +158,8 @@ class Answer:
     solve_calls: int
 
 
-def _value(model: set[int], pool: VarPool, name: str) -> str:
-    y, m = pool.named.get(name + "=y"), pool.named.get(name + "=m")
+def _value(model: Model, pool: VarPool, name: str) -> str:
+    y, m = pool.get(name + "=y"), pool.get(name + "=m")
     if y is not None and y in model:
         return "y"
     if m is not None and m in model:
@@ -157,15 +180,21 @@ class Query:
     def solve(self, goal: int) -> Answer | None:
         encoder = self.encoder
         groups = self.view.cone(encoder.mentions)
-        clauses = [c for g in groups for c in g.clauses] + encoder.clauses
-        if len(clauses) > MAX_CONE_CLAUSES:
+        if sum(len(g.clauses) for g in groups) + len(encoder.clauses) > MAX_CONE_CLAUSES:
             return None
         pool = self.view.pool
-        users = {pool.named[f"u:{g.key}"]: g.key for g in groups if f"u:{g.key}" in pool.named}
-        with Solver(name=SOLVER, bootstrap_with=[(TRUE,), *clauses]) as solver:
-            if not solver.solve(assumptions=[goal]):
-                return None
-            model, calls = self._minimise(solver, goal, users)
+        users = {}
+        for g in groups:
+            var = pool.get(f"u:{g.key}")
+            if var is not None:
+                users[var] = g.key
+        sat = self.view.sat
+        sat.load(groups)
+        sat.add(encoder.clauses)
+        first = sat.solve([goal])
+        if first is None:
+            return None
+        model, calls = self._minimise(sat, first, goal, users)
         values = {g.key: _value(model, pool, g.key) for g in groups if g.key[0] != "<"}
         lines = []
         for var, key in sorted(users.items(), key=lambda kv: kv[1]):
@@ -178,24 +207,25 @@ class Query:
                 lines.append((key, values.get(key, "n")))
         return Answer(tuple(sorted(set(lines))), values, calls)
 
-    def _minimise(
-        self, solver: Solver, goal: int, users: Mapping[int, str]
-    ) -> tuple[set[int], int]:
-        """Relax user-set variables from unsat cores, then drop them one by one."""
+    @staticmethod
+    def _minimise(sat: Sat, model: Model, goal: int, users: Mapping[int, str]) -> tuple[Model, int]:
+        """Relax user-set variables from unsat cores, then drop them one by one.
+
+        `model` is a model of the goal; the result is one with as few users set as the
+        calls and time allowed (never worse than the first)."""
         deadline = time.monotonic() + MINIMISE_SECONDS
         relaxed: set[int] = set()
         calls = 0
         while calls < MAX_MINIMISE_CALLS and time.monotonic() < deadline:
             calls += 1
-            if solver.solve(assumptions=[goal, *(-u for u in users if u not in relaxed)]):
+            found = sat.solve([goal, *(-u for u in users if u not in relaxed)])
+            if found is not None:
+                model = found
                 break
-            core = {-lit for lit in solver.get_core() or () if -lit in users}
+            core = {-lit for lit in sat.core() if -lit in users}
             if not core:
                 break
             relaxed |= core
-        else:
-            solver.solve(assumptions=[goal])
-        model = {lit for lit in solver.get_model() or () if lit > 0}
         chosen = {u for u in users if u in model}
         for u in sorted(chosen):
             if calls >= MAX_MINIMISE_CALLS or time.monotonic() > deadline:
@@ -204,11 +234,10 @@ class Query:
                 continue
             calls += 1
             rest = chosen - {u}
-            if solver.solve(assumptions=[goal, *(-x for x in users if x not in rest)]):
-                model = {lit for lit in solver.get_model() or () if lit > 0}
+            found = sat.solve([goal, *(-x for x in users if x not in rest)])
+            if found is not None:
+                model = found
                 chosen = {x for x in users if x in model}
-        if not chosen <= {x for x in users if x in model}:  # pragma: no cover
-            solver.solve(assumptions=[goal])
         return model, calls
 
 
@@ -307,10 +336,16 @@ QUERIES = {
 def ask(
     view: FormulaView, wanted: Sequence[Sequence[str]]
 ) -> list[tuple[Sequence[str], Answer | None]]:
+    """Each question's answer; a view answers the same question once (its parse is fixed)."""
     out: list[tuple[Sequence[str], Answer | None]] = []
     for kind, subject, other in wanted:
-        if kind == "reachable":
-            out.append(((kind, subject, other), reachable(view, subject)))
-        elif kind in QUERIES:
-            out.append(((kind, subject, other), QUERIES[kind](view, subject, other)))
+        if kind != "reachable" and kind not in QUERIES:
+            continue
+        key = (kind, subject, other)
+        if key not in view.answers:
+            if kind == "reachable":
+                view.answers[key] = reachable(view, subject)
+            else:
+                view.answers[key] = QUERIES[kind](view, subject, other)
+        out.append(((kind, subject, other), view.answers[key]))
     return out

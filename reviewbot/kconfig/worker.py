@@ -20,13 +20,14 @@ import re
 import sys
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import kconfiglib
 
-from reviewbot.kconfig.compat import OverlayKconfig
+from reviewbot.kconfig.compat import OverlayKconfig, unaffected
 from reviewbot.kconfig.env import kconfig_env
 from reviewbot.kconfig.facts import (
     KconfigFacts,
@@ -42,9 +43,11 @@ from reviewbot.kconfig.solver import BaseFormula, ask, describe
 
 _BASES: dict[tuple[str, str, str], kconfiglib.Kconfig | str] = {}
 _MAX_BASES = 4
-# The last patched parse per (tree, arch): in a series, patch k's "before" is patch k-1's
-# overlay, so keeping one parse per arch saves a full parse for every later patch.
-_LAST: dict[tuple[str, str, str], tuple[str, kconfiglib.Kconfig | str]] = {}
+# The last patched parses per (tree, arch, base), by overlay digest: in a series, patch
+# k's "before" is patch k-1's overlay, so keeping them saves a full parse for every later
+# patch (and a series reviewed again, when a late part arrives, parses nothing new).
+_LAST: dict[tuple[str, str, str], OrderedDict[str, kconfiglib.Kconfig | str]] = {}
+MAX_KEPT = 3  # about 40 MiB a parse (x86_64)
 # The solver formula of each warm base parse, built on the first witness query.
 _FORMULAS: dict[tuple[str, str, str], BaseFormula] = {}
 # Figures of the current request (benchmarks): formula build, solver and greedy times.
@@ -64,6 +67,7 @@ def _base(srctree: str, arch: str, key: str) -> kconfiglib.Kconfig | str:
             oldest = next(iter(_BASES))
             _BASES.pop(oldest)
             _FORMULAS.pop(oldest, None)
+            _LAST.pop(oldest, None)
         try:
             _BASES[slot] = _load(srctree, arch, {})
         except kconfiglib.KconfigError as exc:
@@ -80,15 +84,19 @@ def _parse(
 ) -> kconfiglib.Kconfig | str:
     """A patched parse (the error text when it fails), reusing the last one when it fits."""
     digest = _digest(overlay)
-    last = _LAST.get((srctree, arch, key))
-    if last is not None and last[0] == digest:
-        return last[1]
+    kept = _LAST.setdefault((srctree, arch, key), OrderedDict())
+    found = kept.get(digest)
+    if found is not None:
+        kept.move_to_end(digest)
+        return found
     kc: kconfiglib.Kconfig | str
     try:
         kc = _load(srctree, arch, overlay)
     except kconfiglib.KconfigError as exc:
         kc = str(exc)
-    _LAST[(srctree, arch, key)] = (digest, kc)
+    kept[digest] = kc
+    while len(kept) > MAX_KEPT:
+        kept.popitem(last=False)
     return kc
 
 
@@ -202,9 +210,20 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
     base: kconfiglib.Kconfig | str
     key = str(request.get("base_key", ""))
     slot = (srctree, arch, key)
-    base = _parse(srctree, arch, key, before) if before else _base(srctree, arch, key)
+    # The tree as earlier patches left it: the base's parse when they changed nothing it
+    # reads (a warm base only: a cold one costs as much as parsing "before" itself).
+    warm = _BASES.get(slot)
+    if not before:
+        base = _base(srctree, arch, key)
+    elif isinstance(warm, kconfiglib.Kconfig) and unaffected(warm, srctree, {}, before):
+        base = warm
+    else:
+        base = _parse(srctree, arch, key, before)
     base_facts = _facts(base, slot, names, wanted)
-    if overlay == before:
+    if overlay == before or (
+        isinstance(base, kconfiglib.Kconfig) and unaffected(base, srctree, before, overlay)
+    ):
+        # No file this arch's Kconfig reads (or could source) changed: the same parse.
         return {"ok": True, "base": base_facts.to_json(), "patched": base_facts.to_json()}
     patched = _parse(srctree, arch, key, overlay)
     facts = _facts(patched, slot, names, wanted)
@@ -212,9 +231,8 @@ def evaluate(request: Mapping[str, Any]) -> dict[str, Any]:
         # Keep the other rules running: revert one touched file at a time.
         for path in sorted(overlay):
             partial = {k: v for k, v in overlay.items() if k != path}
-            try:
-                kc = _load(srctree, arch, partial)
-            except kconfiglib.KconfigError:
+            kc = _parse(srctree, arch, key, partial)
+            if isinstance(kc, str):
                 continue
             rest = _facts(kc, slot, names, wanted)
             facts = KconfigFacts(

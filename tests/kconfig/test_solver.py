@@ -7,9 +7,11 @@ from pathlib import Path
 import kconfiglib
 import pytest
 
+from reviewbot.kconfig import solver
 from reviewbot.kconfig.compat import OverlayKconfig
 from reviewbot.kconfig.solver import (
     BaseFormula,
+    ask,
     builtin_module,
     enabled_without,
     module_with,
@@ -189,3 +191,49 @@ def test_a_witness_is_plain_data_for_a_build_job() -> None:
         "# CONFIG_VFIO is not set",
     )
     assert witness.text() == "KVM=y KVM_AMD=y VFIO=n (so KVM_X86=y)"
+
+
+def test_one_solver_per_view_gives_each_question_what_a_fresh_one_gives(
+    kc: kconfiglib.Kconfig,
+) -> None:
+    questions = [
+        ("unmet-select", "KVM_X86", "KVM_VFIO"),
+        ("builtin-module", "CONSUMER", "LIB"),
+        ("enabled-without", "KVM_INTEL", "VIRT"),
+        ("enabled-without", "USER_A", "VFIO"),
+        ("reachable", "KVM", ""),
+        ("reachable", "HIDDEN", ""),
+    ]
+    shared = BaseFormula(kc).view(kc)
+    together = ask(shared, questions)
+    for question, answer in together:
+        alone = ask(BaseFormula(kc).view(kc), [question])[0][1]
+        assert (answer is None) == (alone is None), question
+        if answer is not None and alone is not None:
+            assert len(answer.lines) == len(alone.lines), question
+            _replay(kc, answer.lines)
+            kind, subject, other = question
+            if kind == "enabled-without":
+                assert kc.syms[subject].tri_value >= 1 and kc.syms[other].tri_value == 0
+
+
+def test_a_view_is_kept_with_its_parse_and_answers_once(
+    kc: kconfiglib.Kconfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = BaseFormula(kc)
+    patched = OverlayKconfig(str(tmp_path), {"Kconfig": KCONFIG + "\n"}, warn_to_stderr=False)
+    assert base.view(kc) is base.view(kc) and base.view(patched) is base.view(patched)
+    asked: list[str] = []
+    real = solver.QUERIES["unmet-select"]
+
+    def counting(view: solver.FormulaView, subject: str, other: str) -> solver.Answer | None:
+        asked.append(subject)
+        return real(view, subject, other)
+
+    monkeypatch.setitem(solver.QUERIES, "unmet-select", counting)
+    question = [("unmet-select", "KVM_X86", "KVM_VFIO")]
+    first = ask(base.view(patched), question)
+    again = ask(base.view(patched), question)
+    assert first == again and asked == ["KVM_X86"]
+    ask(base.view(kc), question)  # another parse: asked again
+    assert asked == ["KVM_X86", "KVM_X86"]

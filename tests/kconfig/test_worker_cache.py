@@ -8,7 +8,7 @@ from pathlib import Path
 import kconfiglib
 import pytest
 
-from reviewbot.kconfig import worker
+from reviewbot.kconfig import compat, worker
 
 KCONFIG = """\
 config MODULES
@@ -92,3 +92,40 @@ def test_a_failed_parse_is_cached_as_its_error(
     base = later["base"]
     assert isinstance(base, dict) and base["error"] == patched["error"]
     assert loads.count(broken) == 1
+
+
+def test_a_file_the_arch_never_reads_needs_no_parse(
+    tiny: tuple[Path, list[dict[str, str | None]]],
+) -> None:
+    tree, loads = tiny
+    (tree / "Kconfig").write_text(KCONFIG + 'osource "extra/Kconfig"\n')
+    unread = {"other/Kconfig": 'config C\n\tbool "C"\n'}
+    answer = _ask(tree, {}, unread)
+    assert answer["base"] == answer["patched"] and loads == [{}]
+    # a series: patch 2 changes the unread file again, still the base's parse
+    _ask(tree, unread, {"other/Kconfig": 'config D\n\tbool "D"\n'})
+    assert loads == [{}]
+    # a new file the base's `osource` pattern matches is read: parsed
+    added = {"extra/Kconfig": 'config C\n\tbool "C"\n'}
+    answer = _ask(tree, {}, added)
+    patched = answer["patched"]
+    assert loads == [{}, added] and isinstance(patched, dict) and "C" in patched["symbols"]
+
+
+def test_shell_output_is_run_once_per_environment_and_command(
+    tiny: tuple[Path, list[dict[str, str | None]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree, loads = tiny
+    monkeypatch.setattr(compat, "_SHELL", {})
+    counter = tree / "runs"
+    probe = f"$(shell,echo x >> {counter}; echo y; echo careful >&2)"
+    (tree / "Kconfig").write_text(KCONFIG + f"\nconfig P\n\tdef_bool {probe}\n")
+    first = _ask(tree, {}, {"Kconfig": KCONFIG + f"\nconfig P\n\tbool\n\tdefault {probe}\n"})
+    assert first["ok"] and len(loads) == 2
+    assert counter.read_text() == "x\n", "the patched parse reuses the base's output"
+    for facts in (first["base"], first["patched"]):
+        assert isinstance(facts, dict)
+        assert any("wrote to stderr: careful" in w for w in facts["warnings"])
+    os.environ["CC"] = "another-compiler"
+    worker._load(str(tree), "arm64", {})
+    assert counter.read_text() == "x\nx\n", "another environment runs the command again"
