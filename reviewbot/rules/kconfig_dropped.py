@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from reviewbot.kconfig.facts import KconfigDelta, Witness
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
+from reviewbot.rules.kconfig_build import built
 from reviewbot.rules.kconfig_eval import added_in_entry
 
 
@@ -53,6 +54,7 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             witness = off or modular
             if witness is None:
                 continue
+            confirmed, build_evidence = built(ctx, delta.arch, witness)
             state = f"{item.provider}=n" if off else f"{item.provider}=m under {item.symbol}=y"
             calls = ", ".join(f"{f}()" for f in functions[:4]) + (
                 "..." if len(functions) > 4 else ""
@@ -63,7 +65,7 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 f"'{item.removed}' is removed from {item.symbol}, but {item.consumer_file} still "
                 f"calls {calls} from {item.provider_object} (CONFIG_{item.provider}): "
                 f"{witness.text()} gives {state} ({delta.arch}), and the link fails "
-                f"(modpost: undefined symbol, or vmlinux cannot reach a module)",
+                f"(modpost: undefined symbol, or vmlinux cannot reach a module){confirmed}",
                 hint=f"keep '{item.removed}', guard the calls with IS_ENABLED(CONFIG_"
                 f"{item.provider}) / a stub in the header, or 'depends on {item.provider} || "
                 f"!{item.provider}' where a module provider is the problem",
@@ -76,6 +78,7 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                     # plain data for a build job: the witness .config and what to build
                     f"witness .config ({delta.arch}): " + " | ".join(witness.config_lines()),
                     f"objects: {item.consumer_file[:-2]}.o, {item.provider_object}",
+                    *build_evidence,
                 ],
             )
             break
