@@ -70,15 +70,12 @@ def matrix_arch(matrix: Mapping[str, Arch], kconfig_arch: str) -> Arch | None:
     return by_srcarch(matrix, srcarch)
 
 
-def _new(delta: KconfigDelta, witness: Witness) -> bool:
-    key = (witness.kind, witness.subject, witness.other)
-    return not any((w.kind, w.subject, w.other) == key and w.found for w in delta.base.witnesses)
-
-
 def witness_jobs(
     plan: KconfigPlan | None, deltas: Mapping[str, KconfigDelta], matrix: Mapping[str, Arch]
 ) -> list[BuildJob]:
-    """A job per new, conf-confirmed link witness whose consumer's objects are known."""
+    """A job per conf-confirmed link witness of a new call or a dropped dependency (the
+    plan's calls and dropped items name the consumer's objects; a witness the base also
+    has is still built: for a new call the base code simply does not make it)."""
     if plan is None:
         return []
     jobs: list[BuildJob] = []
@@ -94,7 +91,6 @@ def witness_jobs(
                 or not witness.found
                 or witness.confirmed is not True
                 or key in seen
-                or not _new(delta, witness)
             ):
                 continue
             used = uses(plan, witness.subject, witness.other)
