@@ -53,6 +53,7 @@ NO_WERROR = ("WERROR", "n")
 MAX_OBJECTS = 12
 MAX_JOBS = 4
 _ARCH_PATH = re.compile(r"^arch/([^/]+)/")
+_SYMBOL = re.compile(r"[A-Za-z0-9_]{1,100}")
 _HOST_CODE = re.compile(r"^(scripts|tools|usr|Documentation|samples)/")
 EXTMOD_TRIGGERS = re.compile(
     r"^(Makefile|scripts/Makefile\.[\w.-]+|scripts/Kbuild\.include|scripts/mod/.*"
@@ -340,7 +341,12 @@ def witness_job(
     still acts on the base. BuildEvaluator.witness_builds runs it (reviewbot.build.witness
     makes these jobs from the Kconfig stage's confirmed witnesses).
     """
-    values = {s: v for s, v in assignment.items() if s != NO_WERROR[0]}
+    # Plain symbol names and tristate values only: they become .config lines.
+    values = {
+        s: v
+        for s, v in assignment.items()
+        if s != NO_WERROR[0] and _SYMBOL.fullmatch(s) and v in ("y", "m", "n")
+    }
     enable = {(s, v) for s, v in values.items() if v != "n"} | {NO_WERROR}
     step = BuildStep(
         StepKind.WITNESS,

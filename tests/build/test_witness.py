@@ -60,6 +60,19 @@ def test_a_confirmed_new_link_witness_becomes_a_job_on_its_arch() -> None:
     )
 
 
+def test_only_plain_symbols_and_tristate_values_reach_the_config() -> None:
+    from reviewbot.build.planner import witness_job
+
+    job = witness_job(
+        MATRIX["x86_64"],
+        {"FOO": "y", "BAR\nCONFIG_MODULES": "y", "BAZ": "y\nCONFIG_X=y", "QUX": "n"},
+        ["drivers/foo.o"],
+        "r",
+    )
+    assert job.steps[0].config == (("FOO", "y"), ("QUX", "n"))
+    assert job.config.enable == (("FOO", "y"), ("WERROR", "n"))
+
+
 def test_witnesses_conf_refused_or_did_not_check_are_not_built() -> None:
     refused = Witness(**{**WITNESS.__dict__, "confirmed": False})
     unasked = Witness(**{**WITNESS.__dict__, "confirmed": None})
