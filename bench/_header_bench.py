@@ -1,25 +1,31 @@
 """bench_build's section 4b: header patches built for real, against the quick-build budget.
 
 The header fixtures (a change that breaks users under one configuration, and its fix)
-go through the whole review as `reviewbot check --build` runs it (all rules, the build
-provider inline), on the arches given. Each patch runs once to prime (prepared trees of
-its configs made and cached), then R timed warm runs. Per patch it prints the jobs the
-plan made and why (arch, config, users), whether each job's base build was needed (it is
-left out when the patched build prints nothing), the warm seconds (median and max) and
-the BLD001 findings; then the budget line: warm per patch <= 60 s on two arches.
+go through the whole review as `reviewbot check --build` runs it (all rules; the build
+jobs recorded and run on a local process pool of two workers, as `--executor local`
+does, or one after the other with executor "inline"), on the arches given. Each run has
+a fresh job store, so no job comes back from an earlier run. Each patch runs once to
+prime (prepared trees of its configs made and cached), then R timed warm runs. Per
+patch it prints the jobs the plan made and why (arch, config, users), whether each job's
+base build was needed (it is left out when the patched build prints nothing), the warm
+seconds (median and max) and the BLD001 findings; then the budget line: warm per patch
+<= 60 s on two arches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import format_table
+from reviewbot.build.executor import Executor, executor_from_spec
 from reviewbot.build.model import BuildOutcome, BuildPlan
-from reviewbot.build.provider import BuildEvaluator, run_inline
+from reviewbot.build.provider import BuildEvaluator, RunMany, executor_runner, run_inline
 from reviewbot.build.runner import BASE_NOT_NEEDED, JobRequest
 from reviewbot.config import Config
 from reviewbot.mail.mbox import read_input
@@ -28,6 +34,7 @@ from reviewbot.mail.series import assemble
 from reviewbot.model import Series
 from reviewbot.rules.engine import review_series
 from reviewbot.rules.registry import select_rules
+from reviewbot.store.jobs import JobStore
 from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import TreeIndex
 
@@ -56,52 +63,72 @@ def _series(path: Path) -> Series:
 
 
 class _Kept:
-    """run_many that runs inline and keeps the outcomes (to tell skipped base builds)."""
+    """run_many that keeps the outcomes (to tell skipped base builds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, run_many: RunMany) -> None:
+        self.run_many = run_many
         self.outcomes: list[BuildOutcome] = []
 
     def __call__(self, requests: Sequence[JobRequest]) -> list[BuildOutcome]:
-        found = run_inline(requests)
+        found = self.run_many(requests)
         self.outcomes += found
         return found
 
 
 def _once(
-    series: Series, root: Path, index: TreeIndex, arches: tuple[str, ...]
+    series: Series,
+    root: Path,
+    index: TreeIndex,
+    arches: tuple[str, ...],
+    executor: Executor | None,
 ) -> tuple[float, BuildPlan, list[BuildOutcome], list[str]]:
-    kept = _Kept()
-    evaluator = BuildEvaluator(
-        root, index.key, Config().cache_dir, arches, link=False, run_many=kept
-    )
     rules = select_rules(Config().policy_for(None))
-    started = time.monotonic()
-    result = review_series(series, FsTree(root), index, rules, arches, None, evaluator)
-    seconds = time.monotonic() - started
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-jobs-") as tmp,
+        JobStore.open(Path(tmp) / "jobs.sqlite") as store,
+    ):
+        run_many = executor_runner(executor, store) if executor else run_inline
+        kept = _Kept(run_many)
+        evaluator = BuildEvaluator(
+            root, index.key, Config().cache_dir, arches, link=False, run_many=kept
+        )
+        started = time.monotonic()
+        result = review_series(series, FsTree(root), index, rules, arches, None, evaluator)
+        seconds = time.monotonic() - started
     found = sorted({f"{f.rule} {f.path}:{f.line}" for f in result.findings if f.rule == "BLD001"})
     return seconds, evaluator.last_plan or BuildPlan(), kept.outcomes, found
 
 
-def header_budget(root: Path, index: TreeIndex, arches: tuple[str, ...], runs: int) -> list[float]:
+def header_budget(
+    root: Path, index: TreeIndex, arches: tuple[str, ...], runs: int, spec: str = "local"
+) -> list[float]:
     """Prints section 4b; returns the warm seconds of every timed run."""
     print(
         f"\n== 4b. header patches built (warm, after a priming run; {runs} timed run(s) each, "
-        f"{', '.join(arches)}) =="
+        f"{', '.join(arches)}, executor {spec}) =="
     )
+    with contextlib.ExitStack() as stack:
+        executor = None if spec == "inline" else stack.enter_context(executor_from_spec(spec))
+        return _budget(root, index, arches, runs, executor)
+
+
+def _budget(
+    root: Path, index: TreeIndex, arches: tuple[str, ...], runs: int, executor: Executor | None
+) -> list[float]:
     rows = []
     jobs_rows = []
     all_runs: list[float] = []
     for pair in HEADER_PAIRS:
         for label in pair:
             series = _series(REPO / label)
-            primed, _, _, _ = _once(series, root, index, arches)
+            primed, _, _, _ = _once(series, root, index, arches, executor)
             _note(f"primed {label} in {primed:.0f} s")
             times: list[float] = []
             plan = BuildPlan()
             outcomes: list[BuildOutcome] = []
             found: list[str] = []
             for _ in range(runs):
-                seconds, plan, outcomes, found = _once(series, root, index, arches)
+                seconds, plan, outcomes, found = _once(series, root, index, arches, executor)
                 times.append(seconds)
             all_runs += times
             name = Path(label).parent.name + "/" + Path(label).name

@@ -742,7 +742,8 @@ def _kbuild_only(
     print(f"date:    {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"tree:    {root}; arches: {', '.join(arches)}; load average {load_start}")
     kb.header_plans(args.archive, root, index, arches)
-    quick = hb.header_budget(root, index, arches, args.runs) if args.header_builds else []
+    spec = args.executor or Config().build_executor
+    quick = hb.header_budget(root, index, arches, args.runs, spec) if args.header_builds else []
     runs: list[float] = []
     if not args.no_link:
         runs = kb.link_checks(root, index, arches, args.runs, args.cold_warm, not args.no_link_peer)
@@ -827,7 +828,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_kbuild:
         kb.header_plans(args.archive, root, index, arches)
         if args.header_builds:
-            quick = hb.header_budget(root, index, arches, args.runs)
+            quick = hb.header_budget(root, index, arches, args.runs, spec)
         if not args.no_link:
             link_runs = kb.link_checks(
                 root, index, arches, args.runs, args.cold_warm, not args.no_link_peer
