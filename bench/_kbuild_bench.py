@@ -51,7 +51,7 @@ HEADER_PATCHES = (
     "20260326-pci-m2-e-v7-1-43324a7866e6@oss.qualcomm.com",  # serdev.h helpers to macros
     "20251120151033.3840508-17-elver@google.com",  # kref annotations
 )
-HEADER_FIXTURES = (
+HEADER_FIXTURES = (  # built for real by bench._header_bench (section 4b)
     "rules/BLD001/bad/pm-wakeup-stub-member.patch",
     "rules/BLD001/bad/up-smp-call-function-many-macro.patch",
 )
@@ -240,38 +240,3 @@ def print_link_target(runs: Sequence[float], arches: Sequence[str]) -> None:
         f"link check, warm per patch, p95 <= 300 s ({len(arches)} arches, "
         f"{len(runs)} runs): {p95:.0f} s {verdict}"
     )
-
-
-def header_builds(root: Path, index: TreeIndex, arches: tuple[str, ...]) -> list[float]:
-    """The header fixtures built for real: a priming run (prepares configs), then a timed
-    warm run per patch (all rules and the build provider, inline), against the quick-build
-    budget."""
-    print("\n== 4b. header patches built (warm, after a priming run) ==")
-    rows = []
-    seconds_all: list[float] = []
-    rules = select_rules(Config().policy_for(None))
-    for label in HEADER_FIXTURES:
-        series = _series_from_file(REPO / label)
-        for timed in (False, True):
-            evaluator = BuildEvaluator(root, index.key, Config().cache_dir, arches, link=False)
-            started = time.monotonic()
-            result = review_series(series, FsTree(root), index, rules, arches, None, evaluator)
-            seconds = time.monotonic() - started
-            if not timed:
-                _note(f"primed {label} in {seconds:.0f} s")
-                continue
-            plan = evaluator.last_plan or BuildPlan()
-            found = sorted(
-                {f"{f.rule} {f.path}:{f.line}" for f in result.findings if f.rule == "BLD001"}
-            )
-            seconds_all.append(seconds)
-            rows.append(
-                (
-                    Path(label).name,
-                    str(len(plan.jobs)),
-                    f"{seconds:.0f}",
-                    ", ".join(found) or "none",
-                )
-            )
-    print(format_table(("patch", "jobs", "warm s", "BLD001"), rows))
-    return seconds_all

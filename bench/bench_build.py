@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import _build_common as bc
+from bench import _header_bench as hb
 from bench import _kbuild_bench as kb
 from bench._kconfig_common import descendants, status_kib
 from bench.bench_static import _load, _machine
@@ -741,17 +742,13 @@ def _kbuild_only(
     print(f"date:    {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"tree:    {root}; arches: {', '.join(arches)}; load average {load_start}")
     kb.header_plans(args.archive, root, index, arches)
-    if args.header_builds:
-        quick = kb.header_builds(root, index, arches)
-        if quick:
-            verdict = "PASS" if max(quick) <= 60 else "MISS"
-            print(
-                f"header patch, warm, <= 60 s ({len(arches)} arches): {max(quick):.0f} s {verdict}"
-            )
+    spec = args.executor or Config().build_executor
+    quick = hb.header_budget(root, index, arches, args.runs, spec) if args.header_builds else []
     runs: list[float] = []
     if not args.no_link:
         runs = kb.link_checks(root, index, arches, args.runs, args.cold_warm, not args.no_link_peer)
     print("\n== targets (informational) ==")
+    hb.print_header_target(quick, arches)
     kb.print_link_target(runs, arches)
     print(f"load average at start: {load_start}; at end: {_load()}")
     return 0
@@ -827,8 +824,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_peer(peers, method, untouched, args.jobs)
             failed |= not untouched
     link_runs: list[float] = []
+    quick: list[float] = []
     if not args.no_kbuild:
         kb.header_plans(args.archive, root, index, arches)
+        if args.header_builds:
+            quick = hb.header_budget(root, index, arches, args.runs, spec)
         if not args.no_link:
             link_runs = kb.link_checks(
                 root, index, arches, args.runs, args.cold_warm, not args.no_link_peer
@@ -836,6 +836,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print_usage(usage)
     print("\n== targets (informational) ==")
     print(bc.render_targets(bc.target_rows(cold, warm_median)))
+    hb.print_header_target(quick, arches)
     if link_runs:
         p95 = sorted(link_runs)[max(0, -(-len(link_runs) * 95 // 100) - 1)]
         verdict = "PASS" if p95 <= 300 else "MISS"

@@ -251,34 +251,19 @@ class Reviewer:
             old.evaluator.close()
             log.info("closed the Kconfig workers of %s", root)
 
-    def _build(
-        self, base: Base
-    ) -> Callable[
-        [
-            tuple[FileChange, ...],
-            PatchedIndex,
-            Mapping[str, str | None],
-            Mapping[str, str | None],
-        ],
-        Sequence[BuildOutcome],
-    ]:
-        def build(
-            changes: tuple[FileChange, ...],
-            index: PatchedIndex,
-            before: Mapping[str, str | None],
-            after: Mapping[str, str | None],
-        ) -> Sequence[BuildOutcome]:
-            with self._disk_lock:  # also: one job store, one build at a time
-                root = base.disk()  # a worktree may have moved since: where it is now
-                builder = self._builders.get(base.key)
-                if builder is None or builder.tree != root:
-                    builder = self._builders[base.key] = self._builder(root, base.key)
-                    while len(self._builders) > max(1, self.settings.warm_bases):
-                        self._builders.popitem(last=False)
-                self._builders.move_to_end(base.key)
-                return builder(changes, index, before, after)
+    def _build(self, base: Base) -> _Builds:
+        return _Builds(self, base)
 
-        return build
+    def _builder_for(self, base: Base) -> BuildEvaluator:
+        """The warm build provider of base, where its files are now (hold _disk_lock)."""
+        root = base.disk()  # a worktree may have moved since: where it is now
+        builder = self._builders.get(base.key)
+        if builder is None or builder.tree != root:
+            builder = self._builders[base.key] = self._builder(root, base.key)
+            while len(self._builders) > max(1, self.settings.warm_bases):
+                self._builders.popitem(last=False)
+        self._builders.move_to_end(base.key)
+        return builder
 
     def _builder(self, root: Path, key: str) -> BuildEvaluator:
         """The build provider on the chosen executor; jobs recorded in <cache>/jobs.sqlite."""
@@ -293,3 +278,32 @@ class Reviewer:
                 self._jobs = self._stack.enter_context(JobStore.open(cache / "jobs.sqlite"))
             run_many = executor_runner(self._executor, self._jobs)
         return BuildEvaluator(root, key, cache, self.arches, run_many=run_many, limits=step)
+
+
+class _Builds:
+    """The engine's build provider for one base: the patch's builds, and the builds of
+    its Kconfig witnesses (engine.WitnessBuilds), one at a time on the warm provider."""
+
+    def __init__(self, reviewer: Reviewer, base: Base) -> None:
+        self.reviewer = reviewer
+        self.base = base
+
+    def __call__(
+        self,
+        changes: tuple[FileChange, ...],
+        index: PatchedIndex,
+        before: Mapping[str, str | None],
+        after: Mapping[str, str | None],
+    ) -> Sequence[BuildOutcome]:
+        with self.reviewer._disk_lock:  # also: one job store, one build at a time
+            return self.reviewer._builder_for(self.base)(changes, index, before, after)
+
+    def witness_builds(
+        self,
+        plan: KconfigPlan | None,
+        deltas: Mapping[str, KconfigDelta],
+        before: Mapping[str, str | None],
+        after: Mapping[str, str | None],
+    ) -> Sequence[BuildOutcome]:
+        with self.reviewer._disk_lock:
+            return self.reviewer._builder_for(self.base).witness_builds(plan, deltas, before, after)

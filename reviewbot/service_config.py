@@ -30,7 +30,7 @@ SERVICE_KEYS: dict[str, tuple[type, Any, str]] = {
     "retry_delay": (float, 60.0, "seconds before a review that failed on our side is retried"),
     "shutdown_grace": (float, 60.0, "on SIGTERM, seconds to let reviews in flight finish"),
     "kconfig": (bool, True, "run the Kconfig stage"),
-    "build": (bool, False, "run quick cross-builds (sandboxed)"),
+    "build": (bool, True, "run quick cross-builds (sandboxed; docs/builds.md has the cost)"),
     "warm_bases": (int, 2, "bases whose Kconfig workers and build trees stay warm"),
     "worktrees": (int, 2, "worktrees kept on disk for Kconfig and builds on git bases"),
     "own_addresses": (list, [], "addresses the bot sends from: its mail coming back is skipped"),
@@ -70,7 +70,7 @@ class ServiceConfig:
     retry_delay: float = 60.0
     shutdown_grace: float = 60.0
     kconfig: bool = True
-    build: bool = False
+    build: bool = True
     warm_bases: int = 2
     worktrees: int = 2
     own_addresses: tuple[str, ...] = ()

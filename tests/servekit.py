@@ -90,7 +90,7 @@ def write_config(
         f'tree = "{tree}"\n'
         "[service]\n"
         f'store = "{tmp / "service.sqlite"}"\n'
-        "kconfig = false\nhold_seconds = 3600\npoll_interval = 0.2\ntick = 0.1\n"
+        "kconfig = false\nbuild = false\nhold_seconds = 3600\npoll_interval = 0.2\ntick = 0.1\n"
         "concurrency = 2\nmax_attempts = 100\n"
         f"{service}{sources or spooled}{extra}"
     )

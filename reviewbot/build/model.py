@@ -65,6 +65,9 @@ class StepKind(StrEnum):
     HOSTTOOLS = "hosttools"  # host programs rebuilt with HOSTCFLAGS=-Werror, then run
     TOOLCHAIN = "toolchain"  # defconfig + prepare afresh: Kconfig.include/Makefile probes
     LINK = "link"  # incremental make of a warm full build: vmlinux, modules, modpost
+    # a Kconfig witness: its assignment + olddefconfig on each side's own Kconfig, the
+    # consumer's objects compiled, then what they reference but do not define (nm -u)
+    WITNESS = "witness"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class BuildStep:
     targets: tuple[str, ...] = ()  # objects for OBJECTS/MODVERSIONS, make goals otherwise
     reason: str = ""
     cause: tuple[str, ...] = ()  # the changed files this step exercises (report anchor)
+    config: tuple[tuple[str, str], ...] = ()  # WITNESS: assignment written before olddefconfig
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class StepResult:
     disk_full: bool = False  # stopped by the sandbox's disk limit (the patch's fault)
     config: tuple[tuple[str, str], ...] = ()  # (SYMBOL, value) of .config (TOOLCHAIN/HOSTTOOLS)
     excerpt: str = ""  # the first relevant lines of the output (errors and warnings first)
+    undefined: tuple[str, ...] = ()  # WITNESS: symbols the objects use but do not define
 
 
 @dataclass(frozen=True)

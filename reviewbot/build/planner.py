@@ -53,6 +53,7 @@ NO_WERROR = ("WERROR", "n")
 MAX_OBJECTS = 12
 MAX_JOBS = 4
 _ARCH_PATH = re.compile(r"^arch/([^/]+)/")
+_SYMBOL = re.compile(r"[A-Za-z0-9_]{1,100}")
 _HOST_CODE = re.compile(r"^(scripts|tools|usr|Documentation|samples)/")
 EXTMOD_TRIGGERS = re.compile(
     r"^(Makefile|scripts/Makefile\.[\w.-]+|scripts/Kbuild\.include|scripts/mod/.*"
@@ -140,7 +141,7 @@ def touched_objects(
     return objects, skipped
 
 
-MAX_SHARED_USERS = 6
+MAX_SHARED_USERS = 4  # per job: a few users, spread over directories (the budget)
 MAX_HEADER_JOBS = 4
 
 
@@ -150,6 +151,14 @@ def _home(index: PatchedIndex, config: str | None) -> str | None:
         return None
     homes = {_srcarch(d.path) for d in index.symbol_defs(config)}
     return homes.pop() if len(homes) == 1 else None
+
+
+def _switched_off(index: PatchedIndex, obj: str, variant: tuple[str, str] | None) -> bool:
+    """Whether the variant turns off the symbol that builds obj (its code would be dead:
+    compiling it anyway reports errors no configuration has)."""
+    return (
+        variant is not None and variant[1] == "n" and controlling_config(index, obj) == variant[0]
+    )
 
 
 def header_jobs(
@@ -189,6 +198,7 @@ def header_jobs(
                     if _srcarch(s) in (None, arch.srcarch)
                     and _home(index, controlling_config(index, s[:-2] + ".o"))
                     in (None, arch.srcarch)
+                    and not _switched_off(index, s[:-2] + ".o", variant)
                 ][:MAX_SHARED_USERS]
                 if not targets:
                     continue
@@ -266,6 +276,7 @@ def plan_builds(
 
 _STEP_ORDER = {
     StepKind.OBJECTS: 0,
+    StepKind.WITNESS: 0,
     StepKind.HOSTTOOLS: 1,
     StepKind.EXTMOD: 2,
     StepKind.MODVERSIONS: 3,
@@ -321,13 +332,27 @@ def witness_job(
     reason: str,
     cause: Sequence[str] = (),
 ) -> BuildJob:
-    """A Kconfig witness as a build job: the arch's defconfig with the witness's symbol
-    assignment (SYMBOL -> "y" | "m" | "n", settled by olddefconfig; symbols that do not
-    stick are reported as config_missing), compiling `objects` base vs patched.
+    """A Kconfig witness as a build job, compiling `objects` base vs patched.
 
-    This is the plain-data hook between the Kconfig solver and the build stage: the
-    solver hands an assignment and the consumer's objects; BuildEvaluator.run_jobs runs it.
+    The prepared tree is the arch's defconfig with the symbols the witness turns on (so
+    the consumer's prerequisites are made once and cached); the WITNESS step then writes
+    the whole assignment (SYMBOL -> "y" | "m" | "n") into each side's .config and settles
+    it with that side's own Kconfig (`make olddefconfig`): a `select` the patch removed
+    still acts on the base. BuildEvaluator.witness_builds runs it (reviewbot.build.witness
+    makes these jobs from the Kconfig stage's confirmed witnesses).
     """
-    enable = {(s, v) for s, v in assignment.items() if s != NO_WERROR[0]} | {NO_WERROR}
-    step = BuildStep(StepKind.OBJECTS, tuple(objects)[:MAX_OBJECTS], reason, tuple(cause))
+    # Plain symbol names and tristate values only: they become .config lines.
+    values = {
+        s: v
+        for s, v in assignment.items()
+        if s != NO_WERROR[0] and _SYMBOL.fullmatch(s) and v in ("y", "m", "n")
+    }
+    enable = {(s, v) for s, v in values.items() if v != "n"} | {NO_WERROR}
+    step = BuildStep(
+        StepKind.WITNESS,
+        tuple(objects)[:MAX_OBJECTS],
+        reason,
+        tuple(cause),
+        tuple(sorted(values.items())),
+    )
     return BuildJob(arch, BuildConfig(arch.defconfig, tuple(sorted(enable))), (step,))

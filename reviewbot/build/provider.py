@@ -12,8 +12,9 @@ back from the store. Baseline jobs (full vmlinux per base commit) only run when
 `baseline=True`. For a changed shared header it names what the hunk changed and searches
 the tree for users (reviewbot.build.usersearch) before planning. LINK jobs run only when
 the warm full build of their (base, arch, config) already exists (reviewbot.build.warm);
-otherwise a warning says the link check was skipped. `run_jobs` also runs jobs made
-elsewhere (a Kconfig witness through planner.witness_job).
+otherwise a warning says the link check was skipped. `witness_builds` builds the Kconfig
+stage's confirmed link witnesses (reviewbot.build.witness); the engine calls it after the
+Kconfig evaluation of the same patch.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ from reviewbot.build.runner import STEP_LIMITS, JobRequest, build_job, job_paylo
 from reviewbot.build.users import HeaderChange, header_change
 from reviewbot.build.usersearch import header_users
 from reviewbot.build.warm import find_warm
+from reviewbot.build.witness import witness_jobs
 from reviewbot.errors import InfrastructureError
+from reviewbot.kconfig.facts import KconfigDelta
+from reviewbot.kconfig.plan import KconfigPlan
 from reviewbot.store.jobs import JobState, JobStore
 
 log = logging.getLogger(__name__)
@@ -201,7 +205,7 @@ class BuildEvaluator:
             header = header_change(change, old, read(path))
             if not header.changed:
                 continue
-            found = header_users(self.tree, header, buildable, MAX_SHARED_USERS)
+            found = header_users(self.tree, header, buildable, 2 * MAX_SHARED_USERS)
             log.info("users of %s in %s: %s", header.direct()[:6], path, found)
             out[path] = (header, tuple(found))
         return out
@@ -243,6 +247,19 @@ class BuildEvaluator:
         if self.baseline:
             jobs += [j for j in plan.baseline if self._runnable(j)]
         return self.run_jobs(jobs, before, after)
+
+    def witness_builds(
+        self,
+        plan: KconfigPlan | None,
+        deltas: Mapping[str, KconfigDelta],
+        before: Mapping[str, str | None],
+        after: Mapping[str, str | None],
+    ) -> tuple[BuildOutcome, ...]:
+        """Build the Kconfig stage's new confirmed link witnesses (reviewbot.build.witness)."""
+        jobs = [j for j in witness_jobs(plan, deltas, self.matrix) if self._runnable(j)]
+        for job in jobs:
+            log.info("witness build %s: %s", job.key, job.steps[0].reason)
+        return self.run_jobs(jobs, before, after) if jobs else ()
 
     def run_jobs(
         self,

@@ -5,7 +5,9 @@ out). It installs nothing: a missing compiler is a CompilerMissingError naming t
 package. The prepared tree of the job's (tree, arch, config) comes from the cache; each
 side gets its own copy of it, so base and patched builds start from the same state, and
 the patched side's source is a shadow tree mounted where the base was (only changed files
-rebuild). Steps:
+rebuild). The patched side runs first; a job that only compiles objects and whose patched
+build prints no diagnostic at all skips its base build (nothing can be new; the base
+results then say so in `tail`). Steps:
 
 - objects: `make W=1 -k path/file.o ...`
 - extmod: `make modules_prepare`, then `make M=<tiny module> modules` (a hello-world
@@ -21,6 +23,9 @@ rebuild). Steps:
 - toolchain: `make defconfig` afresh (Kconfig.include probes run again), the job's
   fragment + olddefconfig, then `make W=1 prepare` (arch Makefile probes); .config kept
 - link: see reviewbot.build.warm (an incremental make of a warm full build)
+- witness: a Kconfig witness's assignment appended to .config and settled by this side's
+  Kconfig (`make olddefconfig`), `make W=1 -k` of the consumer's objects, then `nm -u` of
+  them; the .config values and the undefined symbols are kept
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from reviewbot.build.codec import dump, load_as
 from reviewbot.build.diagnostics import make_errors, parse_output
 from reviewbot.build.model import (
     Arch,
+    BuildConfig,
     BuildJob,
     BuildOutcome,
     BuildStep,
@@ -154,8 +160,13 @@ def run_job(request: JobRequest) -> BuildOutcome:
     (cache / "build" / "scratch").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="job-", dir=cache / "build" / "scratch") as tmp:
         scratch = Path(tmp)
-        sides = []
-        for side, overlay in (("base", request.before), ("patched", request.overlay)):
+        sides: dict[str, tuple[StepResult, ...]] = {}
+        # The patched side first: an objects-only job whose patched build is clean cannot
+        # show anything new, and its base build is left out (clean_patched).
+        for side, overlay in (("patched", request.overlay), ("base", request.before)):
+            if side == "base" and clean_patched(sides["patched"]):
+                sides[side] = tuple(_not_needed(r.step) for r in sides["patched"])
+                continue
             work = scratch / side
             _copy_tree(prepared.out, work / "out")
             tree = _source(base, overlay, scratch / f"{side}-src", work)
@@ -168,15 +179,31 @@ def run_job(request: JobRequest) -> BuildOutcome:
                     else r
                     for r in results
                 )
-            sides.append(results)
+            sides[side] = results
     return BuildOutcome(
         job=job,
-        base=sides[0],
-        patched=sides[1],
+        base=sides["base"],
+        patched=sides["patched"],
         config_missing=prepared.missing,
         seconds=time.monotonic() - started,
         prepared_cached=prepared.cached,
     )
+
+
+BASE_NOT_NEEDED = "not built: the patched build of these objects printed nothing"
+
+
+def clean_patched(patched: tuple[StepResult, ...]) -> bool:
+    """Whether the base side can be left out: every step compiles objects, and the
+    patched build of all of them passed without a single diagnostic (nothing can be new)."""
+    return bool(patched) and all(
+        r.step.kind is StepKind.OBJECTS and r.ok and not r.diagnostics and not r.timed_out
+        for r in patched
+    )
+
+
+def _not_needed(step: BuildStep) -> StepResult:
+    return StepResult(step=step, ok=True, tail=BASE_NOT_NEEDED)
 
 
 def _source(
@@ -277,7 +304,33 @@ def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> S
     elif step.kind is StepKind.TOOLCHAIN:
         runs = _toolchain(tree, arch, step, request)
         return replace(_result(step, runs, extra), config=_config_of(tree))
+    elif step.kind is StepKind.WITNESS:
+        return _witness(tree, arch, step, request)
     return _result(step, runs, extra)
+
+
+def _witness(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> StepResult:
+    """The witness assignment settled by this side's Kconfig, the objects compiled, and
+    the symbols they reference without defining (what the link must find elsewhere)."""
+    with open(tree.work / "out" / ".config", "a", encoding="utf-8") as handle:
+        handle.write(BuildConfig("", step.config).fragment())
+    runs = [_make(tree, arch, request, step, "olddefconfig")]
+    undefined: tuple[str, ...] = ()
+    if _ok(runs[-1][0]):
+        runs.append(_make(tree, arch, request, step, "W=1", "-k", *step.targets))
+        undefined = _undefined(tree, arch, step.targets, request.limits)
+    return replace(_result(step, runs, []), config=_config_of(tree), undefined=undefined)
+
+
+def _undefined(
+    tree: Tree, arch: Arch, objects: tuple[str, ...], limits: sandbox.Limits
+) -> tuple[str, ...]:
+    """`nm -u` of the objects that were built: the symbols they need from elsewhere."""
+    nm = "llvm-nm" if arch.llvm else f"{arch.cross_compile}nm"
+    script = 'for o; do [ -f "$o" ] && ' + nm + ' -u "$o" 2>/dev/null; done; true'
+    result = make_in_box(tree, ["sh", "-c", script, "sh", *objects], limits, cwd=OUT)
+    names = {line.split()[-1] for line in result.stdout.splitlines()[:20000] if line.strip()}
+    return tuple(sorted(n for n in names if re.fullmatch(r"[\w.$]{1,200}", n)))
 
 
 def _config_of(tree: Tree) -> tuple[tuple[str, str], ...]:

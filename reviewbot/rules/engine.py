@@ -18,6 +18,7 @@ import logging
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
 
 from reviewbot.analysis.apply import Applied, ApplyError, HunkOffset, apply_located
 from reviewbot.analysis.diff import ChangeKind, FileChange, parse_diff
@@ -58,6 +59,19 @@ BuildProvider = Callable[
     [tuple[FileChange, ...], PatchedIndex, Mapping[str, str | None], Mapping[str, str | None]],
     Sequence[BuildOutcome],
 ]
+
+
+@runtime_checkable
+class WitnessBuilds(Protocol):
+    """A build provider that also builds Kconfig witnesses (reviewbot.build.witness)."""
+
+    def witness_builds(
+        self,
+        plan: KconfigPlan | None,
+        deltas: Mapping[str, KconfigDelta],
+        before: Mapping[str, str | None],
+        after: Mapping[str, str | None],
+    ) -> Sequence[BuildOutcome]: ...
 
 
 def review_series(
@@ -166,6 +180,8 @@ def review_series(
         builds: tuple[BuildOutcome, ...] = ()
         if ok:
             builds, trouble = _builds(build, changes, index_after, before, after)
+            if not trouble and deltas and isinstance(build, WitnessBuilds):
+                builds, trouble = _witness_builds(build, builds, kplan, deltas, before, after)
             if trouble:
                 findings.append(
                     _tag(
@@ -233,6 +249,22 @@ def _builds(
     except ReviewbotError as exc:
         log.warning("builds failed: %s", exc)
         return (), f"the quick builds did not run: {exc}"
+
+
+def _witness_builds(
+    provider: WitnessBuilds,
+    builds: tuple[BuildOutcome, ...],
+    kplan: KconfigPlan | None,
+    deltas: Mapping[str, KconfigDelta],
+    before: Mapping[str, str | None],
+    after: Mapping[str, str | None],
+) -> tuple[tuple[BuildOutcome, ...], str]:
+    """The patch's builds plus those of its Kconfig witnesses (KC015, KC017, KC021)."""
+    try:
+        return builds + tuple(provider.witness_builds(kplan, deltas, before, after)), ""
+    except ReviewbotError as exc:
+        log.warning("witness builds failed: %s", exc)
+        return builds, f"the Kconfig witness builds did not run: {exc}"
 
 
 def _incomplete(exc: BudgetExceeded, patch: Message) -> Finding:

@@ -17,6 +17,7 @@ from reviewbot.kconfig.dropped import Dropped
 from reviewbot.kconfig.facts import KconfigDelta, Witness
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
+from reviewbot.rules.kconfig_build import built
 from reviewbot.rules.kconfig_eval import added_in_entry
 
 
@@ -70,6 +71,7 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 state = f"{item.provider}=n" if off else f"{item.provider}=m under {item.symbol}=y"
             if witness is None:
                 continue
+            confirmed, build_evidence = built(ctx, delta.arch, witness)
             message, hint = _words(item, calls)
             reported.add(place)
             yield rule.finding(
@@ -80,7 +82,8 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                     f'fails (modpost: "{functions[0]}" [{item.consumer_file[:-2]}.ko] undefined!)'
                     if item.how == "modular"
                     else "fails (modpost: undefined symbol, or vmlinux cannot reach a module)"
-                ),
+                )
+                + confirmed,
                 hint=hint,
                 severity=None if witness.confirmed else Severity.INFO,
                 evidence=[
@@ -91,6 +94,7 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                     # plain data for a build job: the witness .config and what to build
                     f"witness .config ({delta.arch}): " + " | ".join(witness.config_lines()),
                     f"objects: {item.consumer_file[:-2]}.o, {item.provider_object}",
+                    *build_evidence,
                 ],
             )
             break

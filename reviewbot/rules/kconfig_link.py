@@ -3,7 +3,9 @@
 KC015: code that can be built in calls into a tristate provider that can be =m at the
 same time (vmlinux cannot link against a module); also when a patch makes a provider
 tristate that built-in code already calls. KC017: code that can be enabled while the
-provider of a function it calls is off (the missing `select REGMAP_I2C` class).
+provider of a function it calls is off (the missing `select REGMAP_I2C` class). With
+builds on, each witness is also built (reviewbot.rules.kconfig_build): the message says
+when a real build confirms it, and the evidence gives the commands either way.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from reviewbot.kconfig.facts import Witness
 from reviewbot.kconfig.links import Call
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
+from reviewbot.rules.kconfig_build import built
 
 _IF = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif)\b(.*)$")
 _ENDIF = re.compile(r"^\s*#\s*endif\b")
 
 
-def _witness(ctx: PatchContext, kind: str, consumer: str, provider: str) -> Witness | None:
-    """A witness found on the patched tree of some arch (None if none)."""
-    for delta in ctx.kconfig.values():
+def _witness(
+    ctx: PatchContext, kind: str, consumer: str, provider: str
+) -> tuple[str, Witness] | None:
+    """(arch, witness) found on the patched tree of some arch (None if none)."""
+    for arch, delta in ctx.kconfig.items():
         for witness in delta.patched.witnesses:
             if witness.confirmed is False:
                 continue  # the kernel's conf does not agree: never reported
@@ -32,7 +37,7 @@ def _witness(ctx: PatchContext, kind: str, consumer: str, provider: str) -> Witn
                 provider,
                 True,
             ):
-                return witness
+                return arch, witness
     return None
 
 
@@ -71,17 +76,21 @@ def _calls(ctx: PatchContext) -> Iterable[Call]:
 )
 def builtin_calls_modular(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     for call in _calls(ctx):
-        witness = _witness(ctx, "builtin-module", call.consumer, call.provider)
-        if witness is None:
+        found = _witness(ctx, "builtin-module", call.consumer, call.provider)
+        if found is None:
             continue
+        arch, witness = found
+        confirmed, evidence = built(ctx, arch, witness)
         yield rule.finding(
             call.path,
             call.line,
             f"{call.function}() comes from {call.provider_object} (CONFIG_{call.provider}, "
             f"tristate) but this code is built by {call.consumer}, which can be y while "
-            f"{call.provider}=m ({witness.text()}): vmlinux cannot call into a module",
+            f"{call.provider}=m ({witness.text()}): vmlinux cannot call into a module"
+            f"{confirmed}",
             hint=f"add 'depends on {call.provider}' to {call.consumer} (or "
             f"'{call.provider} || !{call.provider}' with IS_REACHABLE() guards)",
+            evidence=evidence,
         )
     if ctx.kconfig_plan is None:
         return
@@ -89,21 +98,21 @@ def builtin_calls_modular(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         if (old, new) != ("bool", "tristate"):
             continue
         for delta in ctx.kconfig.values():
-            found = [
+            hits = [
                 w
                 for w in delta.patched.witnesses
                 if w.kind == "builtin-module" and w.other == symbol and w.found
             ]
-            if not found:
+            if not hits:
                 continue
             where = delta.patched.symbols.get(symbol)
             path, line = where.locations[0] if where and where.locations else ("", None)
-            users = ", ".join(sorted({w.subject for w in found}))
+            users = ", ".join(sorted({w.subject for w in hits}))
             yield rule.finding(
                 path,
                 line + 1 if line else None,
                 f"{symbol} becomes tristate, but built-in code calls into it: {users} can be "
-                f"y while {symbol}=m ({found[0].text()}, {delta.arch}); IS_ENABLED() is then "
+                f"y while {symbol}=m ({hits[0].text()}, {delta.arch}); IS_ENABLED() is then "
                 "true but the functions are in a module: vmlinux fails to link",
                 hint=f"keep {symbol} bool, or make the callers depend on {symbol} (or use "
                 "IS_REACHABLE())",
@@ -119,18 +128,22 @@ def builtin_calls_modular(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
 )
 def missing_link_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     for call in _calls(ctx):
-        witness = _witness(ctx, "enabled-without", call.consumer, call.provider)
-        if witness is None or _stubbed(ctx, call.function):
+        found = _witness(ctx, "enabled-without", call.consumer, call.provider)
+        if found is None or _stubbed(ctx, call.function):
             continue
+        arch, witness = found
+        confirmed, evidence = built(ctx, arch, witness)
         name = call.export
         yield rule.finding(
             call.path,
             call.line,
             f"{call.function}() needs {call.provider_object} (CONFIG_{call.provider}), but "
             f"{call.consumer} can be enabled with {call.provider}=n ({witness.text()}): "
-            f"'{name}' is then undefined (modpost: \"{name}\" undefined!, or a link error)",
+            f"'{name}' is then undefined (modpost: \"{name}\" undefined!, or a link error)"
+            f"{confirmed}",
             hint=f"add 'select {call.provider}' (library symbols) or 'depends on "
             f"{call.provider}' to {call.consumer}",
+            evidence=evidence,
         )
 
 
