@@ -18,10 +18,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import format_table
 from reviewbot import sandbox
+from reviewbot.build.anchor import output_lines
 from reviewbot.build.kbuild_plan import WARM_CONFIG
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import BuildOutcome, BuildPlan, StepKind
@@ -57,7 +59,7 @@ HEADER_FIXTURES = (  # built for real by bench._header_bench (section 4b)
 )
 LINK_FIXTURES = (
     "rules/BLD006/bad/kstrtox-modules-only.patch",
-    "rules/BLD006/good/kstrtox-lib-y.patch",
+    "rules/BLD006/good/vmlinux-a-rule-moved.patch",
 )
 
 
@@ -149,7 +151,14 @@ def _timed_link(series: Series, root: Path, index: TreeIndex, arch: str) -> tupl
     return seconds, found if linked else ["(no link job)"]
 
 
-def _peer(root: Path, series: Series, index: TreeIndex, arch_name: str, scratch: Path) -> float:
+@dataclass(frozen=True)
+class LinkPeer:
+    seconds: float
+    failed: bool
+    first: str  # the first relevant line of its output ("" when it printed none)
+
+
+def _peer(root: Path, series: Series, index: TreeIndex, arch_name: str, scratch: Path) -> LinkPeer:
     """A plain make of the warm config on the patched tree, from nothing."""
     probe = _Record()
     evaluator = BuildEvaluator(root, index.key, Config().cache_dir, (arch_name,), run_many=probe)
@@ -166,8 +175,13 @@ def _peer(root: Path, series: Series, index: TreeIndex, arch_name: str, scratch:
     tree = Tree(shadow, scratch / "work", root.resolve(), mounts)
     started = time.monotonic()
     configure(tree, arch, WARM_CONFIG, WARM_LIMITS)
-    make_in_box(tree, make_argv(arch, "W=1", "vmlinux"), WARM_LIMITS)
-    return time.monotonic() - started
+    result = make_in_box(tree, make_argv(arch, "W=1", "vmlinux"), WARM_LIMITS)
+    lines = output_lines(result.stdout + "\n" + result.stderr, 1)
+    return LinkPeer(
+        time.monotonic() - started,
+        result.returncode != 0 or result.timed_out,
+        lines[0] if lines else "",
+    )
 
 
 def link_checks(
@@ -195,6 +209,7 @@ def link_checks(
         else:
             info = (warm_dir(cache, index.key, arch, WARM_CONFIG) / "warm.json").read_text()
             cold_s = f"{json.loads(info)['seconds']:.0f} (recorded)"
+        _note(f"{name}: cold warm build {cold_s} s")
         for label, item in series:
             times = []
             found: list[str] = []
@@ -202,6 +217,7 @@ def link_checks(
                 seconds, found = _timed_link(item, root, index, name)
                 times.append(seconds)
             all_runs += times
+            _note(f"{name} {Path(label).name}: relink runs {[round(s) for s in times]} s, {found}")
             rows.append(
                 (
                     name,
@@ -221,10 +237,11 @@ def link_checks(
         name = arches[0]
         with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
             _note(f"peer: plain make of the same config on the patched tree ({name})")
-            seconds = _peer(root, series[0][1], index, name, Path(tmp))
+            run = _peer(root, series[0][1], index, name, Path(tmp))
         print(
-            f"peer: make tinyconfig + PRINTK && make W=1 vmlinux on the patched tree "
-            f"({name}, from nothing): {seconds:.0f} s"
+            f"peer: make tinyconfig + PRINTK && make W=1 vmlinux on the patched tree of "
+            f"{Path(series[0][0]).name} ({name}, from nothing): {run.seconds:.0f} s; "
+            f"{'failed' if run.failed else 'linked'}" + (f": {run.first}" if run.first else "")
         )
     if not sandbox.bwrap_available():
         print("(bubblewrap missing: nothing measured)")

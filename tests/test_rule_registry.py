@@ -157,3 +157,8 @@ def test_fixture(
         for f in findings
         if f.rule in checked
     )
+    # A build finding carries the exact failing commands and the first lines of output.
+    for finding in findings:
+        if finding.rule.startswith("BLD") and finding.rule in checked:
+            assert "Reproduce: make O=build ARCH=" in finding.message, finding.message
+            assert finding.evidence, f"{finding.rule} {finding.path}: no output quoted"

@@ -94,6 +94,20 @@ _LINKER = re.compile(
 )
 
 
+def _made_static(change: FileChange) -> bool:
+    """Whether a hunk turns a file-scope definition static (`-int f(...)` / `+static int
+    f(...)`): the symbol leaves the link, and its callers elsewhere lose it."""
+    for hunk in change.hunks:
+        removed = {
+            " ".join(text.split()) for op, text in hunk.lines if op == "-" and text[:1].isalpha()
+        }
+        for op, text in hunk.lines:
+            made = op == "+" and text.startswith("static ")
+            if made and " ".join(text.split()[1:]) in removed:
+                return True
+    return False
+
+
 def _hunk_text(change: FileChange) -> str:
     return "\n".join(text for hunk in change.hunks for op, text in hunk.lines if op in "+-")
 
@@ -125,7 +139,8 @@ def probe_paths(changes: Sequence[FileChange]) -> dict[str | None, list[str]]:
 
 def link_paths(changes: Sequence[FileChange]) -> list[str]:
     """Changes a link can break: objects moving between obj-/lib- lines, exports, section
-    and visibility attributes, externs, linker scripts and the link steps themselves."""
+    and visibility attributes, externs, definitions made static, linker scripts and the
+    link steps themselves."""
     out = []
     for change in _live(changes):
         path, text = change.path, _hunk_text(change)
@@ -136,6 +151,7 @@ def link_paths(changes: Sequence[FileChange]) -> list[str]:
                 path.endswith((".c", ".S", ".h"))
                 and any(_LINK_CODE.search(line) for line in text.splitlines())
             )
+            or (path.endswith(".c") and _made_static(change))
         ):
             out.append(path)
     return out

@@ -7,8 +7,8 @@ toolchain probes answer differently (symbols the base's defconfig sets are lost)
 BLD006: an incremental make of a warm full build (vmlinux, modules, modpost) fails or
 gets new link or modpost errors after the patch. Each message carries the exact
 command and the first relevant lines of its output; findings point at the patch line
-when the failing file and line are in the patch, else at the first hunk of the file the
-step exercised.
+when the failing file and line are in the patch, at the changed line naming a symbol the
+link misses, else at the first hunk of the file the step exercised.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from reviewbot.build.anchor import anchor, output_lines
+from reviewbot.build.anchor import anchor, naming_line, output_lines
 from reviewbot.build.diagnostics import new_diagnostics, step_failure
 from reviewbot.build.model import DiagKind, Diagnostic, StepKind, StepResult
 from reviewbot.model import Finding, Severity
@@ -124,6 +124,18 @@ def build_toolchain_probe(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
 
 _IN_FUNCTION = re.compile(r"in function `[^']*':$|^\S+\.o: in function")
 _UNDEFINED = re.compile(r"undefined reference to `([^']+)'")
+# modpost: `"foo" [x.ko] undefined!`, and both ends of a section mismatch
+# (`... reference: foo+0x1c (section: .text) -> bar (section: .init.text)`).
+_MODPOST_UNDEFINED = re.compile(r'^"([\w.$]+)" \[')
+_MISMATCH = re.compile(r"reference: ([\w.$]+)(?:\+0x[0-9a-f]+)? \(section: [^)]*\) -> ([\w.$]+)")
+
+
+def _modpost_symbols(text: str) -> tuple[str, ...]:
+    undefined = _MODPOST_UNDEFINED.search(text)
+    if undefined:
+        return (undefined.group(1),)
+    mismatch = _MISMATCH.search(text)
+    return (mismatch.group(2), mismatch.group(1)) if mismatch else ()
 
 
 def _link_diags(base: StepResult, patched: StepResult, ctx: PatchContext) -> list[Diagnostic]:
@@ -142,24 +154,26 @@ def _link_diags(base: StepResult, patched: StepResult, ctx: PatchContext) -> lis
     return found
 
 
-def _grouped(found: list[Diagnostic]) -> list[tuple[Diagnostic, str]]:
-    """Undefined references folded into one message; other messages one by one."""
+def _grouped(found: list[Diagnostic]) -> list[tuple[Diagnostic, str, tuple[str, ...]]]:
+    """Undefined references folded into one message (with their symbols); other messages
+    one by one (with the symbols modpost names, if any)."""
     symbols: dict[str, list[str]] = {}
     first: Diagnostic | None = None
-    out: list[tuple[Diagnostic, str]] = []
+    out: list[tuple[Diagnostic, str, tuple[str, ...]]] = []
     for diag in found:
         match = _UNDEFINED.search(diag.text)
         if match and diag.tool == "ld":
             first = first or diag
             symbols.setdefault(match.group(1), []).append(diag.path)
         else:
-            out.append((diag, str(diag)))
+            named = _modpost_symbols(diag.text) if diag.tool == "modpost" else ()
+            out.append((diag, str(diag), named))
     if first is not None:
         users = sorted({p for paths in symbols.values() for p in paths if p})
         text = "undefined reference to " + ", ".join(f"`{s}'" for s in symbols)
         if users:
             text += " (from " + ", ".join(users[:6]) + (", ..." if len(users) > 6 else "") + ")"
-        out.insert(0, (first, text))
+        out.insert(0, (first, text, tuple(symbols)))
     return out
 
 
@@ -171,8 +185,10 @@ def _grouped(found: list[Diagnostic]) -> list[tuple[Diagnostic, str]]:
 )
 def build_link(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     for outcome, base, patched in step_pairs(ctx, StepKind.LINK):
-        for diag, text in _grouped(_link_diags(base, patched, ctx))[:3]:
-            path, line = anchor(diag, ctx.changes, patched.step.cause)
+        for diag, text, symbols in _grouped(_link_diags(base, patched, ctx))[:3]:
+            # The changed line that names a missing symbol, else the usual anchor.
+            named = naming_line(ctx.changes, symbols)
+            path, line = named or anchor(diag, ctx.changes, patched.step.cause)
             severity = Severity.ERROR if diag.kind is DiagKind.ERROR else Severity.WARNING
             yield rule.finding(
                 path,

@@ -77,6 +77,13 @@ def test_link_level_changes() -> None:
     assert link_paths(_changes("lib/Makefile", "obj-y += a.o", "lib-y += a.o")) == ["lib/Makefile"]
     assert link_paths(_changes("lib/a.c", "int a;", "EXPORT_SYMBOL(a);")) == ["lib/a.c"]
     assert link_paths(_changes("lib/a.c", "int a;", "int b;")) == []
+    # a definition made static leaves the link; a new static one does not touch it
+    made = _changes(
+        "lib/a.c", "int kstrtouint(const char *s)", "static int kstrtouint(const char *s)"
+    )
+    assert link_paths(made) == ["lib/a.c"]
+    assert link_paths(_changes("lib/a.c", "int a;", "static int b;")) == []
+    assert link_paths(_changes("lib/a.c", "\tint a = 0;", "\tstatic int a = 0;")) == []
     plan = plan_builds(_changes("lib/Makefile", "obj-y += a.o", "lib-y += a.o"), _index(), MATRIX)
     (job,) = plan.jobs
     assert job.config == WARM_CONFIG and job.steps[0].kind is StepKind.LINK

@@ -22,10 +22,14 @@ from tests.helpers import diff_of, index_of, mail
 CONF = "int a;\nint b;\nint c;\n"
 INCLUDE = "x := 1\nas-instr = $(success,printf x)\ny := 2\n"
 MAKEFILE = "obj-y += a.o\nobj-y += kstrtox.o\n"
+KSTRTOX = "#include <x.h>\n\nint kstrtouint(const char *s)\n{\n\treturn 0;\n}\n"
+HELPER = "int x;\n\nvoid helper(void)\n{\n}\n"
 FILES = {
     "scripts/kconfig/conf.c": CONF,
     "scripts/Kconfig.include": INCLUDE,
     "lib/Makefile": MAKEFILE,
+    "lib/kstrtox.c": KSTRTOX,
+    "kernel/helper.c": HELPER,
 }
 MATRIX = {n: a for n, a in load_matrix().items() if n == "x86_64"}
 
@@ -185,3 +189,81 @@ def test_link_error_points_at_the_makefile_hunk_only_with_a_warm_build(tmp_path:
         ("BLD006", "lib/Makefile", 2, Severity.ERROR)
     ]
     assert "`kstrtouint', `kstrtoull' (from core.c, params.c)" in found[0].message
+
+
+def _link_review(
+    cache: Path, path: str, new: str, *diags: Diagnostic, ok: bool = False
+) -> list[Finding]:
+    """BLD006 on a canned relink of a (fake) warm full build."""
+    import json
+
+    from reviewbot.build.kbuild_plan import WARM_CONFIG
+    from reviewbot.build.warm import warm_dir
+
+    home = warm_dir(cache, "k", MATRIX["x86_64"], WARM_CONFIG)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "warm.json").write_text(json.dumps({"missing": [], "modules": False, "seconds": 1}))
+    results = {StepKind.LINK: (_step(StepKind.LINK, True), _step(StepKind.LINK, ok, *diags))}
+    provider = BuildEvaluator(
+        Path("/fake"), "k", cache, ("x86_64",), matrix=MATRIX, run=_run(results)
+    )
+    messages = [parse_mail(raw) for raw in read_input(mail(diff_of(path, FILES[path], new)), "t")]
+    series, _ = assemble(messages)
+    return [
+        f
+        for s in series
+        for f in review_series(
+            s, DictTree(FILES), index_of(FILES), build_kbuild.RULES, (), None, provider
+        ).findings
+    ]
+
+
+def test_undefined_reference_points_at_the_line_that_hid_the_symbol(tmp_path: Path) -> None:
+    undefined = Diagnostic(
+        DiagKind.ERROR, "kernel/params.c", None, "undefined reference to `kstrtouint'", "ld"
+    )
+    new = KSTRTOX.replace("<x.h>", "<y.h>").replace("int kstrtouint(", "static int kstrtouint(")
+    found = _link_review(tmp_path, "lib/kstrtox.c", new, undefined)
+    # the caller is not in the patch; the definition the patch made static is, at line 3
+    # (the file's first change is line 1)
+    assert [(f.rule, f.path, f.line) for f in found] == [("BLD006", "lib/kstrtox.c", 3)]
+    assert "Reproduce: make O=build ARCH=x86_64" in found[0].message
+    assert found[0].evidence
+
+
+def test_section_mismatch_points_at_the_annotation_the_patch_added(tmp_path: Path) -> None:
+    mismatch = Diagnostic(
+        DiagKind.WARNING,
+        "",
+        None,
+        "vmlinux: section mismatch in reference: caller+0x1c (section: .text) -> helper "
+        "(section: .init.text)",
+        "modpost",
+    )
+    new = HELPER.replace("int x;", "int y;").replace(
+        "void helper(void)", "void __init helper(void)"
+    )
+    found = _link_review(tmp_path, "kernel/helper.c", new, mismatch, ok=True)
+    assert [(f.rule, f.path, f.line, f.severity) for f in found] == [
+        ("BLD006", "kernel/helper.c", 3, Severity.WARNING)
+    ]
+
+
+def test_a_link_error_naming_nothing_the_patch_changed_keeps_the_cause_hunk(
+    tmp_path: Path,
+) -> None:
+    undefined = Diagnostic(
+        DiagKind.ERROR, "kernel/params.c", None, "undefined reference to `kstrtoull'", "ld"
+    )
+    new = KSTRTOX.replace("\treturn 0;", "\treturn 1;\n}\nEXPORT_SYMBOL(kstrtouint);\n{")
+    found = _link_review(tmp_path, "lib/kstrtox.c", new, undefined)
+    assert [(f.rule, f.path, f.line) for f in found] == [("BLD006", "lib/kstrtox.c", 5)]
+
+
+def test_a_diagnostic_without_a_line_in_a_changed_file_takes_its_first_change() -> None:
+    from reviewbot.analysis.diff import parse_diff
+    from reviewbot.build.anchor import anchor
+
+    changes = parse_diff(diff_of("lib/kstrtox.c", KSTRTOX, KSTRTOX.replace("return 0", "return 2")))
+    diag = Diagnostic(DiagKind.ERROR, "lib/kstrtox.c", None, "something", "ld")
+    assert anchor(diag, changes) == ("lib/kstrtox.c", 5)
