@@ -179,7 +179,11 @@ def build_extmod_broken(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             f"patch and builds before it: {text}. {reproduce(outcome, patched)}",
             hint="guard in-tree-only prerequisites (vmlinux, modules.order) with "
             "$(KBUILD_BUILTIN) or ifndef KBUILD_EXTMOD",
-            evidence=output_lines(patched.excerpt),
+            # The module's own lines name no file of the tree, so the excerpt (limited to
+            # those) can be empty: then the parsed errors, else the output's last lines.
+            evidence=output_lines(patched.excerpt)
+            or tuple(str(d) for d in errors[:3])
+            or output_lines(patched.tail),
         )
 
 

@@ -151,6 +151,8 @@ def test_extmod_failure_after_the_patch_is_an_error_at_the_changed_line() -> Non
         ("scripts/Makefile.modfinal", 3, Severity.ERROR)
     ]
     assert "vmlinux" in found[0].message and "M=../tiny-module" not in found[0].message
+    # no output line names a file of the tree: the parsed error is quoted instead
+    assert "No rule to make target 'vmlinux'" in found[0].evidence[0]
 
 
 def test_lost_crc_is_reported_and_base_noise_is_not() -> None:
