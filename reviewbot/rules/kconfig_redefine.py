@@ -19,6 +19,26 @@ from reviewbot.rules.base import PatchContext, Rule, rule
 _CONFIG = re.compile(r"^\s*(?:menu)?config\s+(\w+)\s*$")
 _TYPE = re.compile(r"^(bool|tristate|string|int|hex|def_bool|def_tristate)\b")
 _DEPENDS = re.compile(r"^depends\s+on\s+(.*)$")
+# Kconfig files no arch's tree sources: kconfig's own test inputs, tools' build configs.
+_NO_TREE = ("scripts/kconfig/tests/", "tools/", "Documentation/")
+
+
+def _tree_of(path: str) -> str | None:
+    """Which Kconfig trees read the file: one arch's, every arch's ('*'), or none."""
+    if path.startswith(_NO_TREE):
+        return None
+    parts = path.split("/")
+    if parts[0] == "arch" and len(parts) > 2:
+        return parts[1]
+    return "*"
+
+
+def same_tree(a: str, b: str) -> bool:
+    """Can two Kconfig files be read by one arch's tree (so their entries merge)?"""
+    first, second = _tree_of(a), _tree_of(b)
+    if first is None or second is None:
+        return False
+    return first == second or "*" in (first, second)
 
 
 def _shape(lines: list[str]) -> tuple[str, frozenset[str]]:
@@ -56,7 +76,7 @@ def symbol_redefined(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             elsewhere = [
                 d
                 for d in ctx.index_before.symbol_defs(name)
-                if d.path != change.path and d.path in kept
+                if d.path != change.path and d.path in kept and same_tree(d.path, change.path)
             ]
             if not elsewhere:
                 continue
