@@ -147,19 +147,45 @@ def _budget(
                 skipped = bool(outcome.base) and all(
                     r.tail == BASE_NOT_NEEDED for r in outcome.base
                 )
+                reasons = [s.reason.split("; left out: ", 1) for s in job.steps]
                 jobs_rows.append(
                     (
                         name,
                         job.arch.name,
                         enable[:60],
                         f"{outcome.seconds:.0f}",
+                        f"{sum(r.seconds for r in outcome.patched):.0f}",
+                        f"{sum(r.seconds for r in outcome.base):.0f}",
                         "skipped" if skipped else "built",
-                        "; ".join(f"{s.reason} x{len(s.targets)}" for s in job.steps)[:100],
+                        "; ".join(
+                            f"{r[0]} x{len(s.targets)}"
+                            for r, s in zip(reasons, job.steps, strict=True)
+                        )[:100],
+                        "; ".join(r[1] for r in reasons if len(r) > 1)[:120] or "-",
                     )
                 )
     print(format_table(("patch", "jobs", "warm median s", "warm max s", "BLD001"), rows))
     print("\njobs of the last timed run (why each was made; base left out when patched is clean):")
-    print(format_table(("patch", "arch", "config", "job s", "base", "why"), jobs_rows))
+    print(
+        "(make s: the make runs of each side; the rest of job s is copying the prepared "
+        "tree and the shadow source per side)"
+    )
+    print(
+        format_table(
+            (
+                "patch",
+                "arch",
+                "config",
+                "job s",
+                "patched make s",
+                "base make s",
+                "base",
+                "why",
+                "left out",
+            ),
+            jobs_rows,
+        )
+    )
     return all_runs
 
 

@@ -77,6 +77,9 @@ class BuildStep:
     reason: str = ""
     cause: tuple[str, ...] = ()  # the changed files this step exercises (report anchor)
     config: tuple[tuple[str, str], ...] = ()  # WITNESS: assignment written before olddefconfig
+    # OBJECTS of a header's users: (object, the CONFIG symbol that builds it); the runner
+    # leaves out an object whose symbol stayed off in the prepared .config
+    governed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

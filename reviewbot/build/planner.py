@@ -209,7 +209,10 @@ def header_jobs(
                     enable = {e for e in enable if e[0] != variant[0]} | {variant}
                     where = f" with {variant[0]}={variant[1]}"
                 reason = f"users of {names} (changed in {path}){where}"
-                step = BuildStep(StepKind.OBJECTS, tuple(targets), reason, (path,))
+                governed = tuple((t, c) for t in targets if (c := controlling_config(index, t)))
+                step = BuildStep(
+                    StepKind.OBJECTS, tuple(targets), reason, (path,), governed=governed
+                )
                 jobs.append(
                     BuildJob(arch, BuildConfig(arch.defconfig, tuple(sorted(enable))), (step,))
                 )

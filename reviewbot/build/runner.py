@@ -7,9 +7,12 @@ side gets its own copy of it, so base and patched builds start from the same sta
 the patched side's source is a shadow tree mounted where the base was (only changed files
 rebuild). The patched side runs first; a job that only compiles objects and whose patched
 build prints no diagnostic at all skips its base build (nothing can be new; the base
-results then say so in `tail`). Steps:
+results then say so in `tail`). Users of a header whose CONFIG symbol stayed off in the
+prepared .config (`step.governed`, Prepared.missing) are left out before anything runs:
+that config does not build them, so they would fail on both sides and force the base
+build; the step's reason names them (`without_switched_off`). Steps:
 
-- objects: `make W=1 -k path/file.o ...`
+- objects: `make W=1 -k path/file.o ...` (no targets left: nothing runs)
 - extmod: `make modules_prepare`, then `make M=<tiny module> modules` (a hello-world
   module written into the work dir), as an out-of-tree module is built
 - modversions: `make modules_prepare`, the arch's CRC objects (C and asm exports), and a
@@ -35,6 +38,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -157,6 +161,7 @@ def run_job(request: JobRequest) -> BuildOutcome:
         prepared = Prepared(warm.out, warm.missing, True, warm.modules, 0.0)
     else:
         prepared = ensure_prepared(base, request.tree_key, job.arch, job.config, cache)
+        job = without_switched_off(job, prepared.missing)
     (cache / "build" / "scratch").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="job-", dir=cache / "build" / "scratch") as tmp:
         scratch = Path(tmp)
@@ -191,6 +196,34 @@ def run_job(request: JobRequest) -> BuildOutcome:
 
 
 BASE_NOT_NEEDED = "not built: the patched build of these objects printed nothing"
+NO_USER_LEFT = "not built: no user's CONFIG symbol could be enabled on this arch"
+
+
+def without_switched_off(job: BuildJob, missing: Sequence[str]) -> BuildJob:
+    """The job without the users whose CONFIG symbol stayed off after olddefconfig.
+
+    Such a user is not built by this config (the symbol cannot be enabled on this arch,
+    or its dependencies are unmet): compiling it anyway shows code no build of it has,
+    fails on both sides and forces the base build. The step's reason says who was left
+    out and why.
+    """
+    off = set(missing)
+    steps = []
+    for step in job.steps:
+        dropped = [(t, s) for t, s in step.governed if s in off and t in step.targets]
+        if not dropped:
+            steps.append(step)
+            continue
+        gone = {t for t, _ in dropped}
+        said = ", ".join(f"{t} ({s} stays off on {job.arch.name})" for t, s in dropped)
+        steps.append(
+            replace(
+                step,
+                targets=tuple(t for t in step.targets if t not in gone),
+                reason=f"{step.reason}; left out: {said}",
+            )
+        )
+    return replace(job, steps=tuple(steps))
 
 
 def clean_patched(patched: tuple[StepResult, ...]) -> bool:
@@ -284,6 +317,8 @@ def _run_step(tree: Tree, arch: Arch, step: BuildStep, request: JobRequest) -> S
     runs: list[tuple[sandbox.Result, str, float]] = []
     extra: list[Diagnostic] = []
     if step.kind is StepKind.OBJECTS:
+        if not step.targets:  # every user left out: a bare make would build everything
+            return StepResult(step=step, ok=True, tail=NO_USER_LEFT)
         runs.append(_make(tree, arch, request, step, "W=1", "-k", *step.targets))
     elif step.kind is StepKind.EXTMOD:
         _write_module(tree.work / "mod")

@@ -111,6 +111,7 @@ class Verdict:
     confirmed: bool
     text: str
     command: str
+    where: str = ""  # arch and objects built
 
 
 def _pair(outcome: BuildOutcome) -> tuple[StepResult, StepResult] | None:
@@ -174,11 +175,17 @@ def verdict(
         then, before = _broken(base, witness, symbols)
         where = f"{outcome.job.arch.name}, {', '.join(patched.step.targets[:3])}"
         if now and not then:
+            provides = (
+                "which no object of that config provides"
+                if witness.kind == "enabled-without"
+                else "which only a module provides: vmlinux cannot link to it"
+            )
             return Verdict(
                 True,
-                f"confirmed by a real build ({where}): after the patch {shown}, which "
-                f"nothing built provides; before it {before}",
+                f"confirmed by a real build ({where}): after the patch {shown}, {provides}; "
+                f"before it {before}",
                 command,
+                where,
             )
         if now:
             return Verdict(False, f"the base build shows the same ({before})", command)

@@ -22,5 +22,8 @@ def built(ctx: PatchContext, arch: str, witness: Witness) -> tuple[str, list[str
     if found is None:
         return "", []
     if found.confirmed:
-        return f" ({found.text})", [found.text, f"build: {found.command}"]
+        return f" (confirmed by a real build: {found.where})", [
+            found.text,
+            f"build: {found.command}",
+        ]
     return "", [f"not confirmed by a build: {found.text}", f"build: {found.command}"]

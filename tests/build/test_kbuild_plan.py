@@ -109,6 +109,12 @@ def test_header_users_are_built_with_the_branch_taken_and_not() -> None:
     )
     assert step.cause == (change.path,) and "PM_SLEEP=n" in step.reason
     assert not [s for s in plan.skipped if s.path == change.path]
+    # Each user with the symbol that builds it: the runner leaves out those it stayed off.
+    assert step.governed == (("drivers/gpio/gpio-pca953x.o", "GPIO_PCA953X"),)
+    assert plan.jobs[1].steps[0].governed == (
+        ("drivers/base/power/main.o", "PM_SLEEP"),
+        ("drivers/gpio/gpio-pca953x.o", "GPIO_PCA953X"),
+    )
 
 
 def test_anchor_prefers_the_patch_line_then_the_cause() -> None:

@@ -1,10 +1,13 @@
 """Kconfig witnesses as build jobs, their outcomes read as the link would, and the quick
-builds' budget helpers (patched side first; dead users left out of a CONFIG=n variant)."""
+builds' budget helpers (patched side first; dead users left out of a CONFIG=n variant;
+users whose symbol stayed off on the arch left out)."""
 
 from __future__ import annotations
 
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import (
+    BuildConfig,
+    BuildJob,
     BuildOutcome,
     BuildStep,
     DiagKind,
@@ -12,7 +15,7 @@ from reviewbot.build.model import (
     StepKind,
     StepResult,
 )
-from reviewbot.build.runner import clean_patched
+from reviewbot.build.runner import NO_USER_LEFT, _run_step, clean_patched, without_switched_off
 from reviewbot.build.witness import uses, verdict, witness_jobs, witness_reason
 from reviewbot.kconfig.facts import KconfigDelta, KconfigFacts, Witness
 from reviewbot.kconfig.links import Call
@@ -165,3 +168,38 @@ def test_the_base_build_is_left_out_only_when_patched_objects_print_nothing() ->
     assert not clean_patched((failed,))
     assert not clean_patched((clean, StepResult(BuildStep(StepKind.EXTMOD), True)))
     assert not clean_patched(())
+
+
+def _users_job(*governed: tuple[str, str]) -> BuildJob:
+    targets = tuple(t for t, _ in governed)
+    step = BuildStep(
+        StepKind.OBJECTS, targets, "users of f", ("include/linux/f.h",), governed=governed
+    )
+    return BuildJob(MATRIX["arm64"], BuildConfig("defconfig", ()), (step,))
+
+
+def test_users_whose_symbol_stayed_off_are_left_out_and_the_reason_says_so() -> None:
+    job = _users_job(
+        ("drivers/cpufreq/acpi-cpufreq.o", "X86_ACPI_CPUFREQ"), ("kernel/smp.o", "SMP")
+    )
+    kept = without_switched_off(job, ("X86_ACPI_CPUFREQ",))
+    (step,) = kept.steps
+    assert step.targets == ("kernel/smp.o",)
+    assert step.reason.startswith("users of f; left out: drivers/cpufreq/acpi-cpufreq.o")
+    assert "X86_ACPI_CPUFREQ stays off on arm64" in step.reason
+    assert kept.config == job.config and kept.arch == job.arch
+    # Nothing off, or an off symbol no user is built by: the job is unchanged.
+    assert without_switched_off(job, ()) == job
+    assert without_switched_off(job, ("PM_SLEEP",)) == job
+
+
+def test_a_step_whose_users_were_all_left_out_builds_nothing() -> None:
+    job = without_switched_off(
+        _users_job(("drivers/cpufreq/acpi-cpufreq.o", "X86_ACPI_CPUFREQ")), ("X86_ACPI_CPUFREQ",)
+    )
+    (step,) = job.steps
+    assert step.targets == ()
+    # No make runs (a bare make would build the whole kernel): the tree is never touched.
+    result = _run_step(None, job.arch, step, None)  # type: ignore[arg-type]
+    assert result.ok and result.tail == NO_USER_LEFT and not result.commands
+    assert clean_patched((result,))  # and the base side is left out too

@@ -75,8 +75,10 @@ def test_a_missing_select_is_confirmed_by_building_its_witness(
     finding = kc017[0]
     # the patched bh1750.o calls __devm_regmap_init_i2c while REGMAP_I2C=n; the base
     # object does not call it
-    assert "confirmed by a real build" in finding.message, finding.evidence
-    assert "REGMAP_I2C=n" in finding.message and "__devm_regmap_init_i2c" in finding.message
+    assert "(confirmed by a real build: x86_64, drivers/iio/light/bh1750.o)" in finding.message
+    shown = next(e for e in finding.evidence if e.startswith("confirmed by a real build"))
+    assert "after the patch BH1750=y, REGMAP_I2C=n; the objects reference __devm_regmap" in shown
+    assert "before it BH1750=y, REGMAP_I2C=n; the objects reference none" in shown
     command = next(e for e in finding.evidence if e.startswith("build: "))
     assert "scripts/config --file build/.config" in command and "-e BH1750" in command
     assert command.endswith("drivers/iio/light/bh1750.o")

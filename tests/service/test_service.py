@@ -146,3 +146,14 @@ def test_a_series_that_kills_every_attempt_is_given_up(tmp_path: Path) -> None:
         assert conn.execute("SELECT state FROM revisions").fetchall() == [("failed",)]
         ((state, error),) = conn.execute("SELECT state, error FROM reviews").fetchall()
     assert state == "failed" and "gave up after 2 attempts" in error
+
+
+def test_builds_are_on_by_default_in_the_service(tmp_path: Path) -> None:
+    from reviewbot.service_config import load_service_config
+
+    bare = tmp_path / "bare.toml"
+    bare.write_text(f'cache_dir = "{tmp_path}"\n[service]\n')
+    assert load_service_config(bare).build is True
+    off = tmp_path / "off.toml"
+    off.write_text(f'cache_dir = "{tmp_path}"\n[service]\nbuild = false\n')
+    assert load_service_config(off).build is False
