@@ -60,6 +60,19 @@ def _run(
     return run
 
 
+def _findings(path: str, new: str, provider: BuildEvaluator) -> list[Finding]:
+    """The kbuild rules' findings on a one-file patch, with this build provider."""
+    messages = [parse_mail(raw) for raw in read_input(mail(diff_of(path, FILES[path], new)), "t")]
+    series, _ = assemble(messages)
+    return [
+        f
+        for s in series
+        for f in review_series(
+            s, DictTree(FILES), index_of(FILES), build_kbuild.RULES, (), None, provider
+        ).findings
+    ]
+
+
 def _review(
     path: str, new: str, results: Mapping[StepKind, tuple[StepResult, StepResult]]
 ) -> list[Finding]:
@@ -72,15 +85,7 @@ def _review(
         run=_run(results),
         link=False,
     )
-    messages = [parse_mail(raw) for raw in read_input(mail(diff_of(path, FILES[path], new)), "t")]
-    series, _ = assemble(messages)
-    return [
-        f
-        for s in series
-        for f in review_series(
-            s, DictTree(FILES), index_of(FILES), build_kbuild.RULES, (), None, provider
-        ).findings
-    ]
+    return _findings(path, new, provider)
 
 
 def test_host_tool_error_on_the_changed_line_with_command_and_output() -> None:
@@ -207,15 +212,7 @@ def _link_review(
     provider = BuildEvaluator(
         Path("/fake"), "k", cache, ("x86_64",), matrix=MATRIX, run=_run(results)
     )
-    messages = [parse_mail(raw) for raw in read_input(mail(diff_of(path, FILES[path], new)), "t")]
-    series, _ = assemble(messages)
-    return [
-        f
-        for s in series
-        for f in review_series(
-            s, DictTree(FILES), index_of(FILES), build_kbuild.RULES, (), None, provider
-        ).findings
-    ]
+    return _findings(path, new, provider)
 
 
 def test_undefined_reference_points_at_the_line_that_hid_the_symbol(tmp_path: Path) -> None:
