@@ -23,9 +23,7 @@ lines), at the installed version.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -45,7 +43,7 @@ from reviewbot.mail.parse import parse_mail
 from reviewbot.model import Finding, Message, Severity
 from reviewbot.rules.engine import review_series
 from reviewbot.rules.registry import RULES
-from reviewbot.tree.fetch import PACKAGE, default_tree_dir
+from reviewbot.tree.fetch import PACKAGE, default_tree_dir, query_tool
 from reviewbot.tree.fs import FsTree
 from reviewbot.tree.index import build_index
 
@@ -152,8 +150,8 @@ def _deb_src_lines() -> list[str]:
 
 def fetch_debian_patches(into: Path) -> Path:
     """Download the installed linux-source's Debian source package; its debian/patches."""
-    package = _query(["dpkg-query", "-W", "-f=${source:Package}", PACKAGE])
-    version = _query(["dpkg-query", "-W", "-f=${Version}", PACKAGE])
+    package = query_tool(["dpkg-query", "-W", "-f=${source:Package}", PACKAGE])
+    version = query_tool(["dpkg-query", "-W", "-f=${Version}", PACKAGE])
     if not package or not version:
         raise InputError(f"{PACKAGE} is not installed: cannot tell which source to fetch")
     lists = into / "lists"
@@ -181,13 +179,6 @@ def fetch_debian_patches(into: Path) -> Path:
             f"apt could not fetch the source of {package} {version}: " + " / ".join(tail)
         )
     return extract_patches(tarballs[0], into / "unpacked")
-
-
-def _query(command: list[str]) -> str:
-    if shutil.which(command[0]) is None:
-        return ""
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
-    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def review_stack(
@@ -283,5 +274,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())

@@ -170,19 +170,19 @@ def _safe(version: str) -> str:
 def current_source() -> PackageSource | None:
     """The installed package (its tarball and version), else the archive's candidate."""
     if TARBALL.exists():
-        version = _query(["dpkg-query", "-W", "-f=${Version}", PACKAGE])
+        version = query_tool(["dpkg-query", "-W", "-f=${Version}", PACKAGE])
         if not version:
             # A tarball dpkg does not know: name it by its digest.
             version = "sha256-" + _sha256(TARBALL)[:16]
         return PackageSource(version, TARBALL)
-    shown = _query(["apt-cache", "show", "--no-all-versions", PACKAGE])
+    shown = query_tool(["apt-cache", "show", "--no-all-versions", PACKAGE])
     for row in shown.splitlines():
         if row.startswith("Version:"):
             return PackageSource(row.split(":", 1)[1].strip(), None)
     return None
 
 
-def _query(command: list[str]) -> str:
+def query_tool(command: list[str]) -> str:
     if shutil.which(command[0]) is None:
         return ""
     try:
