@@ -58,7 +58,8 @@ HEADER_FIXTURES = (  # built for real by bench._header_bench (section 4b)
     "rules/BLD001/bad/up-smp-call-function-many-macro.patch",
 )
 LINK_FIXTURES = (
-    "rules/BLD006/bad/kstrtox-modules-only.patch",
+    "rules/BLD006/bad/blake2s-generic-lib-y.patch",
+    "rules/BLD006/good/blake2s-generic-obj-y.patch",
     "rules/BLD006/good/vmlinux-a-rule-moved.patch",
 )
 

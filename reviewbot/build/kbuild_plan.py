@@ -84,6 +84,14 @@ WARM_CONFIG = BuildConfig("tinyconfig", (("PRINTK", "y"),))
 LINK_GOALS = ("vmlinux",)
 _KBUILD_FILE = re.compile(r"(^|/)(Makefile|Kbuild)[\w.-]*$")
 _OBJ_LINE = re.compile(r"\b(obj|lib)-(y|m|\$\()")
+# A part of a composite object (`foo-y += bar.o`, `foo-objs := ...`,
+# `foo-$(CONFIG_X) += bar.o`) is linked only through foo.o: moving it in or out, or under
+# another CONFIG symbol, changes what is linked as much as an obj- line does. Flags and
+# host or user program lists are not objects of the kernel.
+_PART_LINE = re.compile(
+    r"^\s*(?!(?:subdir-)?(?:cc|as|ld|rust)flags-|hostprogs-|userprogs-|always-|extra-)"
+    r"[\w.-]+-(?:y|m|objs|\$\([^)]*\))\s*[:+]?=.*\.o\b"
+)
 _LINK_CODE = re.compile(
     r"EXPORT_SYMBOL|\b__(init|exit|initdata|ro_after_init|section|visible|weak|used)\b"
     r"|\bextern\b|\basmlinkage\b|\bSYM_(FUNC|CODE|DATA)_|\.section\b"
@@ -106,6 +114,15 @@ def _made_static(change: FileChange) -> bool:
             if made and " ".join(text.split()[1:]) in removed:
                 return True
     return False
+
+
+def _objects_moved(path: str, text: str) -> bool:
+    """Whether changed Makefile lines add, drop or move kernel objects: obj-/lib- lines,
+    or the parts of a composite object (not under scripts/ or tools/: host programs)."""
+    if _OBJ_LINE.search(text):
+        return True
+    host = path.startswith(("scripts/", "tools/"))
+    return not host and any(_PART_LINE.match(line) for line in text.splitlines())
 
 
 def _hunk_text(change: FileChange) -> str:
@@ -138,15 +155,15 @@ def probe_paths(changes: Sequence[FileChange]) -> dict[str | None, list[str]]:
 
 
 def link_paths(changes: Sequence[FileChange]) -> list[str]:
-    """Changes a link can break: objects moving between obj-/lib- lines, exports, section
-    and visibility attributes, externs, definitions made static, linker scripts and the
-    link steps themselves."""
+    """Changes a link can break: objects moving between obj-/lib- lines or in and out of
+    composite objects, exports, section and visibility attributes, externs, definitions
+    made static, linker scripts and the link steps themselves."""
     out = []
     for change in _live(changes):
         path, text = change.path, _hunk_text(change)
         if (
             _LINKER.search(path)
-            or (_KBUILD_FILE.search(path) and _OBJ_LINE.search(text))
+            or (_KBUILD_FILE.search(path) and _objects_moved(path, text))
             or (
                 path.endswith((".c", ".S", ".h"))
                 and any(_LINK_CODE.search(line) for line in text.splitlines())

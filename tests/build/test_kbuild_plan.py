@@ -89,6 +89,24 @@ def test_link_level_changes() -> None:
     assert job.config == WARM_CONFIG and job.steps[0].kind is StepKind.LINK
 
 
+def test_a_part_of_a_composite_object_moved_plans_a_link() -> None:
+    # Only the composite's part changes its CONFIG guard (no obj-/lib- line): the link
+    # loses blake2s_compress() as surely as when the whole object moves.
+    guard = _changes(
+        "lib/crypto/Makefile",
+        "libblake2s-$(CONFIG_CRYPTO_LIB_BLAKE2S_GENERIC)\t+= blake2s-generic.o",
+        "libblake2s-$(CONFIG_CRYPTO_BLAKE2S)\t+= blake2s-generic.o",
+    )
+    assert link_paths(guard) == ["lib/crypto/Makefile"]
+    assert link_paths(_changes("drivers/x/Makefile", "foo-objs := a.o", "foo-objs := b.o"))
+    # flags, host programs and the parts of a host tool are not kernel objects
+    assert link_paths(_changes("lib/Makefile", "ccflags-y += -O2", "ccflags-y += -O3")) == []
+    assert link_paths(_changes("lib/Makefile", "CFLAGS_a.o += -O2", "CFLAGS_a.o += -O3")) == []
+    assert link_paths(_changes("lib/Makefile", "always-y += a.o", "always-y += b.o")) == []
+    tool = _changes("scripts/kconfig/Makefile", "conf-objs := conf.o", "conf-objs := c.o")
+    assert link_paths(tool) == []
+
+
 def test_header_users_are_built_with_the_branch_taken_and_not() -> None:
     change = HeaderChange(
         "include/linux/pm_wakeup.h",
