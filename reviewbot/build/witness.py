@@ -21,6 +21,7 @@ from reviewbot.build.model import Arch, BuildConfig, BuildJob, BuildOutcome, Ste
 from reviewbot.build.planner import witness_job
 from reviewbot.build.prepare import config_commands
 from reviewbot.kconfig.facts import KconfigDelta, Witness
+from reviewbot.kconfig.links import condition_state, condition_value
 from reviewbot.kconfig.plan import SRCARCH_TO_ARCH, KconfigPlan
 
 LINK_KINDS = ("enabled-without", "builtin-module")
@@ -53,7 +54,7 @@ def uses(plan: KconfigPlan, consumer: str, provider: str) -> Uses:
             symbols[call.export] = None
             cause[call.path] = None
     for item in plan.dropped:
-        if (item.symbol, item.provider) == (consumer, provider) and item.consumer_file.endswith(
+        if (item.subject, item.provider) == (consumer, provider) and item.consumer_file.endswith(
             ".c"
         ):
             objects[item.consumer_file[:-2] + ".o"] = None
@@ -131,10 +132,10 @@ def _command(outcome: BuildOutcome, step: StepResult) -> str:
 def _broken(step: StepResult, witness: Witness, symbols: Sequence[str]) -> tuple[bool, str]:
     """Whether this side links as the witness says it cannot, and what it shows."""
     values = dict(step.config)
-    consumer = values.get(witness.subject, "n")
+    consumer = condition_value(values, witness.subject)
     provider = values.get(witness.other, "n")
     used = [s for s in symbols if s in step.undefined]
-    state = f"{witness.subject}={consumer}, {witness.other}={provider}"
+    state = f"{condition_state(values, witness.subject)}, {witness.other}={provider}"
     if witness.kind == "enabled-without":
         bad_config = consumer in ("y", "m") and provider == "n"
     else:

@@ -17,6 +17,7 @@ from reviewbot.kconfig.conf import (
     conf_parse,
 )
 from reviewbot.kconfig.facts import Witness
+from reviewbot.kconfig.links import condition_state, condition_value
 from reviewbot.kconfig.provider import Confirm, ParseCheck
 from reviewbot.quoting import inside_tree
 from reviewbot.sandbox import Limits
@@ -56,9 +57,10 @@ def judge(
             if item.symbol == witness.other:
                 return True, item.text
         return False, ""
-    subject = values.get(witness.subject, "n")
+    # a consumer condition 'A&B' holds as its weakest part: code in B's module when B=m
+    subject = condition_value(values, witness.subject)
     other = values.get(witness.other, "n") if witness.other else ""
-    shown = f"conf --olddefconfig: {witness.subject}={subject}" + (
+    shown = f"conf --olddefconfig: {condition_state(values, witness.subject)}" + (
         f" {witness.other}={other}" if witness.other else ""
     )
     if witness.kind == "builtin-module":

@@ -20,7 +20,12 @@ from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
 from reviewbot.kconfig.links import NOT_CALLS as NOT_FUNCTIONS
-from reviewbot.kconfig.links import controlling_config, resolve_call
+from reviewbot.kconfig.links import (
+    condition_parts,
+    consumer_of,
+    controlling_config,
+    resolve_call,
+)
 
 _SELECT = re.compile(r"^\s*select\s+(\w+)")
 _DEPENDS = re.compile(r"^\s*depends\s+on\s+(.*)$")
@@ -47,6 +52,12 @@ class Dropped:
     functions: tuple[str, ...]  # what S's sources call from X's objects
     consumer_file: str
     provider_object: str
+    condition: str = ""  # when S's code is a part of another symbol's module: 'S&O'
+
+    @property
+    def subject(self) -> str:
+        """The consumer condition the link questions ask about (reviewbot.kconfig.links)."""
+        return self.condition or self.symbol
 
 
 _NOT_ENTRY = frozenset(
@@ -260,6 +271,15 @@ def find_dropped(
                     functions,
                     consumer_file,
                     provider_object,
+                    condition_of(index, symbol, consumer_file),
                 )
             )
     return out
+
+
+def condition_of(index: PatchedIndex, symbol: str, consumer_file: str) -> str:
+    """'S&O' when S's consumer file is a part of O's composite module, else ''."""
+    found = consumer_of(index, consumer_file[:-2] + ".o") if consumer_file else None
+    if found and condition_parts(found)[0] == symbol and "&" in found:
+        return found
+    return ""

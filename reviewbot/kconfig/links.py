@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
@@ -43,6 +43,7 @@ NOT_CALLS = {
     "_Static_assert",
 }
 MAX_CALLS = 24
+_KBUILD_LISTS = ("obj", "lib", "core", "drivers", "net", "libs")
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,49 @@ def controlling_config(index: PatchedIndex, obj: str, depth: int = 0) -> str | N
             if ref.suffix == "m":
                 return None
             return controlling_config(index, directory + "/", depth + 1) if directory else None
-        if ref.prefix not in ("obj", "lib", "core", "drivers", "net", "libs"):
+        if ref.prefix not in _KBUILD_LISTS:
             return controlling_config(index, f"{directory}/{ref.prefix}.o", depth + 1)
     return None
+
+
+def consumer_of(index: PatchedIndex, obj: str) -> str | None:
+    """The Kconfig condition under which obj's code is built, as the link questions ask it.
+
+    Usually one symbol (controlling_config). A part of a composite module gated by its
+    own symbol (`cifs-$(CONFIG_CIFS_SMB_DIRECT) += smbdirect.o` inside `obj-$(CONFIG_CIFS)
+    += cifs.o`) is built only when both are on, and is built in only when the module's
+    symbol is y: the answer is then 'CIFS_SMB_DIRECT&CIFS' (every part must hold)."""
+    directory = posixpath.dirname(obj)
+    for ref in index.builders_of(obj):
+        if ref.config and ref.prefix not in _KBUILD_LISTS and directory:
+            owner = controlling_config(index, f"{directory}/{ref.prefix}.o")
+            if owner and owner != ref.config:
+                return f"{ref.config}&{owner}"
+    return controlling_config(index, obj)
+
+
+def condition_parts(subject: str) -> list[str]:
+    """The symbols of a consumer condition ('A&B' -> ['A', 'B'])."""
+    return [part for part in subject.split("&") if part]
+
+
+def condition_value(values: Mapping[str, str], subject: str) -> str:
+    """A consumer condition's value in a .config: its weakest part (n < m < y)."""
+    got = [values.get(name, "n") for name in condition_parts(subject)]
+    return min(got, key="nmy".index, default="n")
+
+
+def condition_state(values: Mapping[str, str], subject: str) -> str:
+    """'A=y B=m': each part of a consumer condition with its value."""
+    return " ".join(f"{name}={values.get(name, 'n')}" for name in condition_parts(subject))
+
+
+def describe_consumer(subject: str) -> str:
+    """A consumer condition for a finding's text: 'A (part of B's module)'."""
+    parts = condition_parts(subject)
+    if len(parts) < 2:
+        return subject
+    return f"{parts[0]} (part of {'/'.join(parts[1:])}'s module)"
 
 
 def _object_of(path: str) -> str | None:
@@ -97,7 +138,7 @@ def new_calls(changes: Iterable[FileChange], index: PatchedIndex) -> list[Call]:
         obj = _object_of(change.path)
         if obj is None or change.kind is ChangeKind.DELETED or change.binary:
             continue
-        consumer = controlling_config(index, obj)
+        consumer = consumer_of(index, obj)
         if consumer is None:
             continue
         for line in change.added:
@@ -132,7 +173,7 @@ def _resolve(
             if config is None:
                 return None  # exported by always-built code somewhere: links
             providers[config] = obj
-        if consumer in providers or len(providers) != 1:
+        if set(condition_parts(consumer)) & set(providers) or len(providers) != 1:
             return None
         ((provider, provider_object),) = providers.items()
         return Call(path, line, function, export, consumer, provider, provider_object or "")

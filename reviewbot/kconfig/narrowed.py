@@ -17,7 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
-from reviewbot.kconfig.dropped import MAX_SOURCE_BYTES, Dropped, calls_outside_guards, sources
+from reviewbot.kconfig.dropped import (
+    MAX_SOURCE_BYTES,
+    Dropped,
+    calls_outside_guards,
+    condition_of,
+    sources,
+)
 from reviewbot.kconfig.links import controlling_config
 
 _IF = re.compile(r"^\s*if\s+(.+?)\s*(?:#.*)?$")
@@ -108,8 +114,9 @@ def consumers(
         if not functions:
             continue
         first = exports.get(functions[0]) or exports["__" + functions[0]]
+        condition = condition_of(index, consumer, caller)
         out[consumer] = Dropped(
-            consumer, provider, "if", path, line, text, tuple(functions), caller, first
+            consumer, provider, "if", path, line, text, tuple(functions), caller, first, condition
         )
         if len(out) >= MAX_CONSUMERS:
             break

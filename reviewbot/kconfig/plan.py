@@ -10,7 +10,7 @@ from reviewbot.analysis.diff import FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.analysis.view import TreeView
 from reviewbot.kconfig.dropped import Dropped, dropped_edges, find_dropped
-from reviewbot.kconfig.links import Call, new_calls
+from reviewbot.kconfig.links import Call, condition_parts, new_calls
 from reviewbot.kconfig.modular import find_modular
 from reviewbot.kconfig.narrowed import narrowed_entries
 from reviewbot.tree.index import classify
@@ -167,11 +167,11 @@ def plan(
             witnesses.add(("unmet-select", selector, provider))
     for item in dropped:
         if item.how == "modular":  # the symbol at m with the provider built
-            witnesses.add(("module-with", item.symbol, item.provider))
+            witnesses.add(("module-with", item.subject, item.provider))
             continue
-        witnesses.add(("enabled-without", item.symbol, item.provider))
+        witnesses.add(("enabled-without", item.subject, item.provider))
         if "tristate" in index_after.types_of(item.provider):
-            witnesses.add(("builtin-module", item.symbol, item.provider))
+            witnesses.add(("builtin-module", item.subject, item.provider))
     hidden = _hidden(old_entries, new_entries, index_after)
     for symbol, _ in hidden:
         witnesses.add(("reachable", symbol, ""))
@@ -179,7 +179,8 @@ def plan(
         witnesses.add(("enabled-without", call.consumer, call.provider))
         if "tristate" in index_after.types_of(call.provider):
             witnesses.add(("builtin-module", call.consumer, call.provider))
-    names |= {t for _, s, t in witnesses if t} | {s for _, s, _ in witnesses}
+    names |= {t for _, s, t in witnesses if t}
+    names |= {p for _, s, _ in witnesses for p in condition_parts(s)}
     names |= {x for _, x in hidden} | {p for p, _, _, _ in narrowed}
     type_changes = []
     for name in sorted(set(old_defs) & set(new_defs)):

@@ -13,7 +13,7 @@ from reviewbot.kconfig import search
 from reviewbot.kconfig.client import KconfigClient, worker_rss_kb
 from reviewbot.kconfig.dropped import Dropped
 from reviewbot.kconfig.facts import KconfigDelta, Witness
-from reviewbot.kconfig.links import controlling_config
+from reviewbot.kconfig.links import condition_parts, consumer_of
 from reviewbot.kconfig.narrowed import consumers, exported_by
 from reviewbot.kconfig.plan import KconfigPlan
 from reviewbot.tree.fs import FsTree
@@ -101,13 +101,15 @@ class KconfigEvaluator:
             for path in search.callers(self.tree, exports):
                 if path in files:
                     continue
-                consumer = controlling_config(base, path[:-2] + ".o")
-                if consumer and consumer != symbol:
+                consumer = consumer_of(base, path[:-2] + ".o")
+                if consumer and symbol not in condition_parts(consumer):
                     extra.add(("builtin-module", consumer, symbol))
         if not extra:
             return plan
         extra_sorted = tuple(sorted(extra))[:MAX_CALLERS]
-        names = tuple(sorted(set(plan.names) | {s for _, s, _ in extra_sorted}))
+        names = tuple(
+            sorted(set(plan.names) | {p for _, s, _ in extra_sorted for p in condition_parts(s)})
+        )
         return replace(plan, witnesses=plan.witnesses + extra_sorted, names=names)
 
     def _narrowed(self, plan: KconfigPlan) -> tuple[KconfigPlan, tuple[Dropped, ...]]:
@@ -124,10 +126,10 @@ class KconfigEvaluator:
                 found += consumers(base, view, item, exported, callers)
         extra = set()
         for dropped in found[:MAX_CALLERS]:
-            extra.add(("enabled-without", dropped.symbol, dropped.provider))
+            extra.add(("enabled-without", dropped.subject, dropped.provider))
             if "tristate" in base.types_of(dropped.provider):
-                extra.add(("builtin-module", dropped.symbol, dropped.provider))
-        names = set(plan.names) | {s for _, s, _ in extra}
+                extra.add(("builtin-module", dropped.subject, dropped.provider))
+        names = set(plan.names) | {p for _, s, _ in extra for p in condition_parts(s)}
         witnesses = tuple(sorted(set(plan.witnesses) | extra))
         return replace(plan, witnesses=witnesses, names=tuple(sorted(names))), tuple(
             found[:MAX_CALLERS]

@@ -266,45 +266,55 @@ def unmet_select(view: FormulaView, selector: str, target: str) -> Answer | None
     return query.solve(goal)
 
 
-def builtin_module(view: FormulaView, consumer: str, provider: str) -> Answer | None:
-    """Consumer at y while provider is at m."""
-    con, pro = view.kc.syms.get(consumer), view.kc.syms.get(provider)
-    if con is None or pro is None or pro.orig_type is not kconfiglib.TRISTATE:
+def _condition(view: FormulaView, subject: str) -> list[Symbol] | None:
+    """The symbols of a consumer condition ('A' or 'A&B': every part must hold)."""
+    syms = [view.kc.syms.get(name) for name in subject.split("&") if name]
+    if not syms or any(s is None or not s.nodes for s in syms):
         return None
-    if not con.nodes or not pro.nodes:
+    return [s for s in syms if s is not None]
+
+
+def builtin_module(view: FormulaView, consumer: str, provider: str) -> Answer | None:
+    """Consumer at y (every part of its condition) while provider is at m."""
+    cons, pro = _condition(view, consumer), view.kc.syms.get(provider)
+    if cons is None or pro is None or pro.orig_type is not kconfiglib.TRISTATE or not pro.nodes:
         return None
     query = Query(view)
-    _, y = query.pair(con)
+    built_in = [query.pair(con)[1] for con in cons]
     query.pair(pro)
     m = view.pool.var(provider + "=m")
-    return query.solve(query.encoder.conj((y, m)))
+    return query.solve(query.encoder.conj((*built_in, m)))
 
 
 def module_with(view: FormulaView, consumer: str, provider: str) -> Answer | None:
-    """Consumer at m while provider is on (y or m): a module calling into the provider."""
-    con, pro = view.kc.syms.get(consumer), view.kc.syms.get(provider)
-    if con is None or pro is None or con.orig_type is not kconfiglib.TRISTATE:
+    """Consumer's code in a module (its condition on, a tristate part of it at m) while
+    provider is on (y or m): a module calling into the provider."""
+    cons, pro = _condition(view, consumer), view.kc.syms.get(provider)
+    if cons is None or pro is None or not pro.nodes:
         return None
-    if not con.nodes or not pro.nodes:
+    tristates = [c for c in cons if c.orig_type is kconfiglib.TRISTATE]
+    if not tristates:
         return None
     query = Query(view)
-    query.pair(con)
+    on = [query.pair(con)[0] for con in cons]
     pon, _ = query.pair(pro)
-    m = view.pool.var(consumer + "=m")
-    return query.solve(query.encoder.conj((m, pon)))
+    enc = query.encoder
+    modular = enc.disj(tuple(view.pool.var(c.name + "=m") for c in tristates))
+    return query.solve(enc.conj((*on, modular, pon)))
 
 
 def enabled_without(view: FormulaView, consumer: str, provider: str) -> Answer | None:
-    """Consumer at y or m while provider is n."""
-    con, pro = view.kc.syms.get(consumer), view.kc.syms.get(provider)
-    if con is None or not con.nodes:
+    """Consumer on (every part of its condition at y or m) while provider is n."""
+    cons = _condition(view, consumer)
+    if cons is None:
         return None
+    pro = view.kc.syms.get(provider)
     query = Query(view)
-    on, _ = query.pair(con)
+    on = [query.pair(con)[0] for con in cons]
     if pro is None or not pro.nodes:
-        return query.solve(on)
+        return query.solve(query.encoder.conj(tuple(on)))
     pon, _ = query.pair(pro)
-    return query.solve(query.encoder.conj((on, -pon)))
+    return query.solve(query.encoder.conj((*on, -pon)))
 
 
 def reachable(view: FormulaView, symbol: str) -> Answer | None:

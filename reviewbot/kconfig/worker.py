@@ -160,7 +160,7 @@ def _witnesses(
         if answer is None:
             out.append(Witness(kind, subject, other, False))
             continue
-        shown = [subject] + ([other] if other else [])
+        shown = subject.split("&") + ([other] if other else [])
         if kind == "unmet-select" and other in kc.syms:
             shown += sorted(
                 {s.name for s in kconfiglib.expr_items(kc.syms[other].direct_dep)}

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
+from reviewbot.rules.kbuild_libs import lib_never_linked
 from reviewbot.rules.kbuild_lists import (
     module_name_conflict,
     object_without_source,
@@ -57,4 +58,5 @@ RULES: tuple[Rule, ...] = (
     module_name_conflict,
     if_changed_without_force,
     extmod_needs_vmlinux,
+    lib_never_linked,
 )

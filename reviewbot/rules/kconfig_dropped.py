@@ -62,11 +62,11 @@ def dropped_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         calls = ", ".join(f"{f}()" for f in functions[:4]) + ("..." if len(functions) > 4 else "")
         for delta in ctx.kconfig.values():
             if item.how == "modular":
-                witness = _new_witness(delta, "module-with", item.symbol, item.provider)
+                witness = _new_witness(delta, "module-with", item.subject, item.provider)
                 state = f"{item.symbol}=m with {item.provider} built"
             else:
-                off = _new_witness(delta, "enabled-without", item.symbol, item.provider)
-                modular = _new_witness(delta, "builtin-module", item.symbol, item.provider)
+                off = _new_witness(delta, "enabled-without", item.subject, item.provider)
+                modular = _new_witness(delta, "builtin-module", item.subject, item.provider)
                 witness = off or modular
                 state = f"{item.provider}=n" if off else f"{item.provider}=m under {item.symbol}=y"
             if witness is None:

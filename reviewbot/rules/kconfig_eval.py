@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from reviewbot.kconfig.facts import KconfigDelta, SymbolFacts, Witness
+from reviewbot.kconfig.links import describe_consumer
 from reviewbot.model import Finding, Severity
 from reviewbot.quoting import quotable
 from reviewbot.rules.base import PatchContext, Rule, rule
@@ -316,7 +317,8 @@ def bool_to_tristate(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             ]
             path, line = where_added(ctx, name, re.compile(r"^\s*(tristate|def_tristate)\b"), facts)
             users = (
-                f"; {builtin[0].subject}=y can call it at =m ({builtin[0].text()})"
+                f"; {describe_consumer(builtin[0].subject)}=y can call it at =m "
+                f"({builtin[0].text()})"
                 if builtin
                 else ""
             )

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from reviewbot.kconfig.facts import Witness
-from reviewbot.kconfig.links import Call
+from reviewbot.kconfig.links import Call, condition_parts, describe_consumer
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
 from reviewbot.rules.kconfig_build import built
@@ -81,14 +81,15 @@ def builtin_calls_modular(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             continue
         arch, witness = found
         confirmed, evidence = built(ctx, arch, witness)
+        gate = condition_parts(call.consumer)[0]
         yield rule.finding(
             call.path,
             call.line,
             f"{call.function}() comes from {call.provider_object} (CONFIG_{call.provider}, "
-            f"tristate) but this code is built by {call.consumer}, which can be y while "
-            f"{call.provider}=m ({witness.text()}): vmlinux cannot call into a module"
-            f"{confirmed}",
-            hint=f"add 'depends on {call.provider}' to {call.consumer} (or "
+            f"tristate) but this code is built by {describe_consumer(call.consumer)}, which "
+            f"can be built in while {call.provider}=m ({witness.text()}): vmlinux cannot "
+            f"call into a module{confirmed}",
+            hint=f"add 'depends on {call.provider}' to {gate} (or "
             f"'{call.provider} || !{call.provider}' with IS_REACHABLE() guards)",
             evidence=evidence,
         )
@@ -107,7 +108,7 @@ def builtin_calls_modular(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
                 continue
             where = delta.patched.symbols.get(symbol)
             path, line = where.locations[0] if where and where.locations else ("", None)
-            users = ", ".join(sorted({w.subject for w in hits}))
+            users = ", ".join(sorted({describe_consumer(w.subject) for w in hits}))
             yield rule.finding(
                 path,
                 line + 1 if line else None,
@@ -138,11 +139,11 @@ def missing_link_dependency(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             call.path,
             call.line,
             f"{call.function}() needs {call.provider_object} (CONFIG_{call.provider}), but "
-            f"{call.consumer} can be enabled with {call.provider}=n ({witness.text()}): "
-            f"'{name}' is then undefined (modpost: \"{name}\" undefined!, or a link error)"
-            f"{confirmed}",
+            f"{describe_consumer(call.consumer)} can be enabled with {call.provider}=n "
+            f"({witness.text()}): '{name}' is then undefined (modpost: \"{name}\" undefined!, "
+            f"or a link error){confirmed}",
             hint=f"add 'select {call.provider}' (library symbols) or 'depends on "
-            f"{call.provider}' to {call.consumer}",
+            f"{call.provider}' to {condition_parts(call.consumer)[0]}",
             evidence=evidence,
         )
 
