@@ -57,15 +57,25 @@ def callers(tree: Path, names: Iterable[str], limit: int = 200) -> list[str]:
 
 
 def inline_stubs(tree: Path, names: Iterable[str]) -> set[str]:
-    """Names that some header defines as a static inline function (a stub when off)."""
-    wanted = sorted({n for n in names if _NAME.match(n)})
+    """Names that some header defines as a static inline function (a stub when off).
+
+    The return type may stand on the line before the name (kernel style:
+    `static inline struct x * __must_check` / `name(args)`): two lines of context count."""
+    wanted = sorted({n for n in names if _NAME.match(n)})[:64]
     if not wanted:
         return set()
-    pattern = r"static\s+(__always_)?inline[^;{]*\b(" + "|".join(wanted[:64]) + r")\s*\("
-    lines = _grep(tree, ["-h", "-o", "-E", "--include=*.h", pattern, "--", "include", "arch"])
-    found = set()
-    for line in lines:
-        for name in wanted:
-            if re.search(rf"\b{re.escape(name)}\s*\($", line):
-                found.add(name)
+    alternation = "|".join(wanted)
+    pattern = r"\b(" + alternation + r")\s*\("
+    lines = _grep(tree, ["-h", "-B2", "-E", "--include=*.h", pattern, "--", "include", "arch"])
+    head = re.compile(r"static\s+(__always_)?inline\b[^;{}()]*\b(" + alternation + r")\s*\(")
+    found: set[str] = set()
+    group: list[str] = []
+    for line in [*lines, "--"]:
+        if line == "--":
+            group = []
+            continue
+        group.append(line)
+        joined = " ".join(group[-3:])
+        for match in head.finditer(joined):
+            found.add(match.group(2))
     return found

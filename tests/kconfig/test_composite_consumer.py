@@ -118,3 +118,30 @@ def test_conf_and_builds_read_a_condition_as_its_weakest_part() -> None:
     assert judge(witness, (), in_module)[0] is False
     ok, shown = judge(witness, (), built_in)
     assert ok and shown == "conf --olddefconfig: CIFS_SMB_DIRECT=y CIFS=y INFINIBAND=m"
+
+
+def test_a_stub_whose_return_type_stands_on_the_line_before_is_a_stub(tmp_path: Path) -> None:
+    from reviewbot.kconfig.search import inline_stubs
+
+    header = tmp_path / "include/linux/pwrseq"
+    header.mkdir(parents=True)
+    (tmp_path / "arch").mkdir()
+    (header / "consumer.h").write_text(
+        "#if IS_ENABLED(CONFIG_POWER_SEQUENCING)\n"
+        "struct pwrseq_desc * __must_check\n"
+        "devm_pwrseq_get(struct device *dev, const char *target);\n"
+        "int pwrseq_power_on(struct pwrseq_desc *desc);\n"
+        "#else\n"
+        "static inline void pwrseq_put(struct pwrseq_desc *desc)\n"
+        "{\n"
+        "}\n"
+        "\n"
+        "static inline struct pwrseq_desc * __must_check\n"
+        "devm_pwrseq_get(struct device *dev, const char *target)\n"
+        "{\n"
+        "\treturn ERR_PTR(-ENOSYS);\n"
+        "}\n"
+        "#endif\n"
+    )
+    names = ["devm_pwrseq_get", "pwrseq_put", "pwrseq_power_on"]
+    assert inline_stubs(tmp_path, names) == {"devm_pwrseq_get", "pwrseq_put"}
