@@ -13,8 +13,11 @@ each argument by kind with cheap static analysis of that file only:
 - call: a function's result; constant: a plain integer or an upper-case macro constant;
   other: anything else (members declared elsewhere, expressions it does not follow)
 
-Bounded: at most MAX_SITES calls per file, MAX_CALL_CHARS per call, SITE_LINES lines
-per call; declarations are looked up by a few regular expressions per identifier.
+An identifier's kind is that of its nearest declaration before the call (comments
+blanked out first; `n * x` is a product, `type *x` a declaration, as kernel style spaces
+them). Bounded: at most MAX_SITES calls per file, MAX_CALL_CHARS per call, SITE_LINES
+lines per call; a declaration is looked for only where the identifier occurs, in the
+MAX_LOOKBACK characters of its line before it.
 `preferred_kinds(touches)` orders the kinds a hunk plausibly affects first.
 """
 
@@ -56,7 +59,6 @@ _SIGNED_TYPE = re.compile(
 )
 _FLOAT_TYPE = re.compile(r"^(?:float|double|long\s+double)$")
 _QUALIFIERS = r"(?:(?:const|static|volatile|register|unsigned|signed|long|short)\s+)*"
-_BOUNDARY = r"(?:^|[;{}(,])\s*"
 _CAST = re.compile(r"^\(\s*((?:struct\s+|union\s+|enum\s+)?[A-Za-z_][\w\s]*?)\s*(\**)\s*\)\s*(.)")
 _NUMBER = re.compile(r"^(?:0[xX][0-9a-fA-F]+|\d+)([uUlL]*)$")
 _FLOAT = re.compile(r"^(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?[fFlL]?$|^\d+[eE][-+]?\d+[fFlL]?$")
@@ -213,7 +215,7 @@ def _declaration_at(text: str, start: int, size: int) -> str | None:
     line = max(text.rfind("\n", 0, start) + 1, start - MAX_LOOKBACK)
     before = "\n" + text[line:start]
     last = before.rstrip()[-1:]
-    if not (last in "*,_" or last.isalnum()):
+    if not last or not (last in "*,_" or last.isalnum()):
         return None  # a use (`f(x`, `= x`, `x + 1`), not a declaration
     if _POINTER_DECL.search(before):
         return POINTER
@@ -222,7 +224,9 @@ def _declaration_at(text: str, start: int, size: int) -> str | None:
         return None
     if follow.group().strip() == "[":
         return POINTER  # an array: its name is a pointer where it is passed
-    return _type_kind(named.group(1))
+    # declared, maybe with a typedef it cannot see through (`CLST vcn`): the nearest
+    # declaration still wins over one of another function
+    return _type_kind(named.group(1)) or OTHER
 
 
 def arg_kind(arg: str, lookup: Callable[[str], str | None]) -> str:
@@ -270,13 +274,11 @@ def arg_kind(arg: str, lookup: Callable[[str], str | None]) -> str:
 
 
 def _operand_kind(operand: str, lookup: Callable[[str], str | None]) -> str:
-    """The kind of `x`, `a->b.c` (by how the file declares the member c) or `a[i]`."""
+    """The kind of `x`; a member (`a->b`) or an element (`a[i]`) is "other": their
+    declarations are mostly in other files, and a variable of the same name misleads."""
     if _IDENT.match(operand):
         return _identifier_kind(operand, lookup)
-    if operand.endswith("]"):
-        return OTHER  # an element: its type is not followed
-    last = re.findall(r"[A-Za-z_]\w*", operand)[-1]
-    return lookup(last) or OTHER
+    return OTHER
 
 
 def _identifier_kind(name: str, lookup: Callable[[str], str | None]) -> str:

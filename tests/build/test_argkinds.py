@@ -135,6 +135,23 @@ def test_declarations_are_read_at_the_nearest_scope_and_not_from_products() -> N
     assert declared_kind("ip_end", LZO, LZO.index("min(")) == POINTER
 
 
+def test_a_nearer_declaration_of_an_unknown_type_hides_a_pointer_elsewhere() -> None:
+    text = """\
+static void g(CLST *vcn, unsigned long *vm_start) { }
+static void f(struct vm_area_struct *vma)
+{
+	CLST vcn, end;
+
+	x = min(vcn, end);
+	y = max(vma->vm_start, 1);
+}
+"""
+    numbers = _numbers(text, "min(") + _numbers(text, "max(")
+    # `CLST vcn` is the nearest declaration: not g()'s pointer; a member is not looked
+    # up by a variable of the same name
+    assert site_kinds(text, numbers, ["min", "max"]) == {OTHER, CONSTANT}
+
+
 def test_calls_spanning_lines_and_member_calls() -> None:
     text = "x = min(a,\n\tb);\ny = s->min(c, d);\nz = __min(e, f);\n"
     assert call_sites(text.split("\n"), [1, 3, 4], ["min"]) == [(1, ["a", "b"])]

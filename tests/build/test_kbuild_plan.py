@@ -132,6 +132,8 @@ def test_output_lines_put_errors_first_and_drop_progress() -> None:
         "  CC      a.o\nIn file included from x.c:1:\nx.h:2:3: error: boom\nmake: *** [a] Error 1\n"
     )
     assert output_lines(text) == ("x.h:2:3: error: boom", "make: *** [a] Error 1")
+    # a warning in a macro is printed once per expansion: quoted once
+    assert output_lines("x.h:2:3: warning: w\nx.h:2:3: warning: w\n") == ("x.h:2:3: warning: w",)
 
 
 def test_a_kconfig_witness_becomes_a_build_job() -> None:
