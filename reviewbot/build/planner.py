@@ -210,7 +210,7 @@ def header_jobs(
                     enable = {e for e in enable if e[0] != variant[0]} | {variant}
                     where = f" with {variant[0]}={variant[1]}"
                 reason = f"users of {names} (changed in {path}){where}"
-                if chosen.kinds:
+                if any(chosen.kinds.get(t[:-2] + ".c") for t in targets):
                     labels = [chosen.label(t[:-2] + ".c") for t in targets]
                     reason += ", with arguments of kind: " + "; ".join(labels)
                 governed = tuple((t, c) for t in targets if (c := controlling_config(index, t)))

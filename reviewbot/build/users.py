@@ -355,9 +355,11 @@ class Users:
 
     def label(self, source: str) -> str:
         """`path (pointer, constant)`: a chosen user and the kinds it passes."""
+        if source not in self.kinds:
+            return f"{source} (not classified)"
         order = preferred_kinds(self.change.touches)
-        kinds = sorted(self.kinds.get(source, ()), key=order.index)
-        return f"{source} ({', '.join(kinds)})" if kinds else source
+        kinds = sorted(self.kinds[source], key=order.index)
+        return f"{source} ({', '.join(kinds) or 'no call seen'})"
 
 
 def candidate_order(

@@ -182,13 +182,16 @@ def test_header_users_whose_symbol_only_another_arch_defines_are_left_out() -> N
 
 def test_header_job_reason_names_each_user_and_the_argument_kinds_it_passes() -> None:
     change = HeaderChange("include/linux/foo.h", (Changed("foo", Kind.MACRO),))
-    kinds = {"lib/cmdline.c": frozenset({"pointer", "constant"})}
-    users = {change.path: Users(change, ("lib/cmdline.c",), kinds)}
+    kinds = {"lib/cmdline.c": frozenset({"pointer", "constant"}), "lib/other.c": frozenset()}
+    users = {change.path: Users(change, ("lib/cmdline.c", "lib/other.c"), kinds)}
     index = PatchedIndex(
         TreeIndex(
             "/x",
             "k",
-            objects={"lib/cmdline.o": [ObjRef("lib/Makefile", 3, "obj", None, "y", "cmdline.o")]},
+            objects={
+                "lib/cmdline.o": [ObjRef("lib/Makefile", 3, "obj", None, "y", "cmdline.o")],
+                "lib/other.o": [ObjRef("lib/Makefile", 4, "obj", None, "y", "other.o")],
+            },
         ),
         {},
     )
@@ -196,5 +199,9 @@ def test_header_job_reason_names_each_user_and_the_argument_kinds_it_passes() ->
     (job,) = plan.jobs
     assert job.steps[0].reason == (
         "users of foo (changed in include/linux/foo.h), with arguments of kind: "
-        "lib/cmdline.c (pointer, constant)"
+        "lib/cmdline.c (pointer, constant); lib/other.c (no call seen)"
     )
+    # no kinds at all (a member, a type, or nothing classified): the plain reason
+    plain = {change.path: Users(change, ("lib/other.c",), {"lib/other.c": frozenset()})}
+    (job,) = plan_builds(_changes(change.path), index, MATRIX, ("x86_64",), header_users=plain).jobs
+    assert job.steps[0].reason == "users of foo (changed in include/linux/foo.h)"
