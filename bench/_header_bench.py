@@ -40,7 +40,8 @@ from reviewbot.tree.index import TreeIndex
 
 REPO = Path(__file__).resolve().parent.parent
 BUDGET_SECONDS = 60.0
-# (bad, good): a header change breaking users under one CONFIG, and its fix
+# (bad, good): a header change breaking users under one CONFIG, and its fix; a real
+# change breaking only the users that pass pointers, and a real harmless one
 HEADER_PAIRS = (
     (
         "rules/BLD001/bad/pm-wakeup-stub-member.patch",
@@ -49,6 +50,10 @@ HEADER_PAIRS = (
     (
         "rules/BLD001/bad/up-smp-call-function-many-macro.patch",
         "rules/BLD001/good/up-smp-call-function-many-rename.patch",
+    ),
+    (
+        "rules/BLD001/bad/minmax-is-nonneg-cast.patch",
+        "rules/BLD001/good/overflow-is-negative-revert.patch",
     ),
 )
 

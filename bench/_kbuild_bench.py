@@ -56,6 +56,7 @@ HEADER_PATCHES = (
 HEADER_FIXTURES = (  # built for real by bench._header_bench (section 4b)
     "rules/BLD001/bad/pm-wakeup-stub-member.patch",
     "rules/BLD001/bad/up-smp-call-function-many-macro.patch",
+    "rules/BLD001/bad/minmax-is-nonneg-cast.patch",
 )
 LINK_FIXTURES = (
     "rules/BLD006/bad/blake2s-generic-lib-y.patch",

@@ -71,5 +71,6 @@ def anchor(
 def output_lines(text: str, limit: int = MAX_OUTPUT_LINES) -> tuple[str, ...]:
     """The first relevant lines of a command's output: errors and warnings, then the rest."""
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not _NOISE.match(ln)]
+    lines = list(dict.fromkeys(lines))  # a warning in a macro repeats once per expansion
     relevant = [ln for ln in lines if re.search(r"error|warning|undefined|\*\*\*", ln, re.I)]
     return tuple((relevant or lines)[:limit])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from reviewbot.analysis.diff import FileChange
 from reviewbot.build.model import DiagKind, Diagnostic, StepResult
@@ -34,6 +35,10 @@ _LD_UNDEF = re.compile(r"^(?P<path>[^\s:]+):\(\.[^)]*\): (?P<text>undefined refe
 _LD = re.compile(r"^(?:\S*/)?(?:\S+-)?ld(?:\.\w+)?: (?P<text>.*)$")
 _MODPOST_CONT = re.compile(r"^Is \"\w+\" prototyped in <asm/asm-prototypes\.h>\?$")
 _OFFSET = re.compile(r"\+0x[0-9a-f]+")
+_UNIT = re.compile(
+    r"^(?:(?:In file included from |\s+from )(?P<path>[^\s:]+\.[cS]):\d+[:,]"
+    r"|(?P<where>[^\s:]+\.[cS]): In function )"
+)
 
 
 def _relative(path: str, roots: Sequence[str]) -> str:
@@ -54,13 +59,22 @@ def _clean(text: str, roots: Sequence[str]) -> str:
 
 
 def parse_output(output: str, roots: Sequence[str] = ()) -> list[Diagnostic]:
-    """Every diagnostic in output, in order, duplicates removed."""
+    """Every diagnostic in output, in order, duplicates removed; a compiler diagnostic in
+    a header names the source whose compilation printed it (gcc's `x.c: In function`
+    and `In file included from x.c` lines before it)."""
     out: list[Diagnostic] = []
     seen: set[tuple[str, int | None, str, str]] = set()
+    unit = ""
     for raw in output.splitlines():
+        context = _UNIT.match(raw)
+        if context:
+            unit = _relative(context["path"] or context["where"], roots)
+            continue
         found = _parse_line(raw.rstrip(), roots)
         if found is None or (found.path and not inside_tree(found.path)):
             continue  # a location outside the tree and output dir: never quoted
+        if found.tool == "cc" and unit and found.path.endswith(".h") and inside_tree(unit):
+            found = replace(found, unit=unit)
         if found.key() not in seen:
             seen.add(found.key())
             out.append(found)

@@ -125,6 +125,7 @@ class Diagnostic:
     line: int | None
     text: str
     tool: str = "cc"  # cc, modpost, make, ld, crc, sandbox
+    unit: str = ""  # the source being compiled, when the diagnostic is in another file
 
     def key(self, line: int | None = None) -> tuple[str, int | None, str, str]:
         return (self.path, self.line if line is None else line, self.tool, self.text)

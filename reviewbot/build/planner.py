@@ -43,7 +43,7 @@ from reviewbot.build.model import (
     Skip,
     StepKind,
 )
-from reviewbot.build.users import HeaderChange
+from reviewbot.build.users import Users
 from reviewbot.kconfig.links import controlling_config
 
 DEFAULT_ARCHES = ("x86_64", "arm64")
@@ -162,7 +162,7 @@ def _switched_off(index: PatchedIndex, obj: str, variant: tuple[str, str] | None
 
 
 def header_jobs(
-    users: Mapping[str, tuple[HeaderChange, Sequence[str]]],
+    users: Mapping[str, Users],
     index: PatchedIndex,
     matrix: Mapping[str, Arch],
     defaults: Sequence[str],
@@ -174,7 +174,8 @@ def header_jobs(
     """
     jobs: list[BuildJob] = []
     skipped: list[Skip] = []
-    for path, (change, sources) in users.items():
+    for path, chosen in users.items():
+        change, sources = chosen.change, chosen.sources
         names = ", ".join(change.direct()[:4]) or "nothing named"
         if not sources:
             skipped.append(Skip(path, f"header: no buildable user of {names} found"))
@@ -209,6 +210,9 @@ def header_jobs(
                     enable = {e for e in enable if e[0] != variant[0]} | {variant}
                     where = f" with {variant[0]}={variant[1]}"
                 reason = f"users of {names} (changed in {path}){where}"
+                if any(chosen.kinds.get(t[:-2] + ".c") for t in targets):
+                    labels = [chosen.label(t[:-2] + ".c") for t in targets]
+                    reason += ", with arguments of kind: " + "; ".join(labels)
                 governed = tuple((t, c) for t in targets if (c := controlling_config(index, t)))
                 step = BuildStep(
                     StepKind.OBJECTS, tuple(targets), reason, (path,), governed=governed
@@ -225,7 +229,7 @@ def plan_builds(
     matrix: Mapping[str, Arch],
     defaults: Sequence[str] = DEFAULT_ARCHES,
     includers: Mapping[str, Sequence[str]] | None = None,
-    header_users: Mapping[str, tuple[HeaderChange, Sequence[str]]] | None = None,
+    header_users: Mapping[str, Users] | None = None,
 ) -> BuildPlan:
     """The build jobs for one patch (empty when nothing it touches is built)."""
     objects, skipped = touched_objects(changes, index, includers, header_users or {})

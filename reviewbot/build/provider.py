@@ -40,7 +40,7 @@ from reviewbot.build.planner import (
 )
 from reviewbot.build.prepare import CompilerMissingError, check_compiler
 from reviewbot.build.runner import STEP_LIMITS, JobRequest, build_job, job_payload, run_job
-from reviewbot.build.users import HeaderChange, header_change
+from reviewbot.build.users import Users, header_change
 from reviewbot.build.usersearch import header_users
 from reviewbot.build.warm import find_warm
 from reviewbot.build.witness import witness_jobs
@@ -181,7 +181,7 @@ class BuildEvaluator:
         index: PatchedIndex,
         before: Mapping[str, str | None],
         read: Callable[[str], str | None],
-    ) -> dict[str, tuple[HeaderChange, tuple[str, ...]]]:
+    ) -> dict[str, Users]:
         """The changed names of each shared header, and the users chosen to build."""
         srcarches = {a.srcarch for a in self.matrix.values() if a.name in self.arches}
 
@@ -191,7 +191,7 @@ class BuildEvaluator:
                 return False
             return bool(index.builders_of(source[:-2] + ".o"))
 
-        out: dict[str, tuple[HeaderChange, tuple[str, ...]]] = {}
+        out: dict[str, Users] = {}
         for change in changes:
             path = change.path
             if (
@@ -206,8 +206,9 @@ class BuildEvaluator:
             if not header.changed:
                 continue
             found = header_users(self.tree, header, buildable, 2 * MAX_SHARED_USERS)
-            log.info("users of %s in %s: %s", header.direct()[:6], path, found)
-            out[path] = (header, tuple(found))
+            chosen = [found.label(s) for s in found.sources]
+            log.info("users of %s in %s: %s", header.direct()[:6], path, chosen)
+            out[path] = found
         return out
 
     def _base_text(self, path: str) -> str | None:

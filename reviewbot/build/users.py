@@ -9,9 +9,12 @@ enum constants. It also names the CONFIG conditions the changed lines sit under
 macros and inline functions build on a changed name are added (up to six levels), since
 users reach a changed helper through them.
 
-`choose_users(candidates, ...)` picks a capped spread of user sources: files that use a
-name the hunk changed directly first, one per directory in turn, so a macro with
-thousands of users is tried in several subsystems rather than in one.
+`choose_users(candidates, ...)` picks a capped spread of user sources: one per kind of
+argument the users pass to the changed names (reviewbot.build.argkinds: pointers,
+negative constants, floats, ...), the kinds the changed code plausibly treats
+differently first (`touches`: a changed cast or comparison -> non-integer kinds first);
+then files that use a name the hunk changed directly, one per directory in turn, so a
+macro with thousands of users is tried in several subsystems rather than in one.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reviewbot.analysis.diff import FileChange
+from reviewbot.build.argkinds import ARITH, CAST, COMPARE, preferred_kinds
 
 MAX_NAMES = 16
 WRAPPER_LEVELS = 6
@@ -36,6 +40,13 @@ _FUNC = re.compile(r"\b(\w+)\s*\([^;{]*$|\b(\w+)\s*\(.*\)\s*[;{]?\s*$")
 _MEMBER = re.compile(r"(\w+)\s*(?:\[[^\]]*\])*\s*(?::\s*\w+\s*)?[;,]\s*(?:/[*/].*)?$")
 _ENUM_CONST = re.compile(r"^\s*([A-Z_][A-Z0-9_]*)\s*(?:=[^,]*)?,?\s*(?:/[*/].*)?$")
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
+_CAST = re.compile(
+    r"\(\s*(?:(?:const|volatile)\s+)*(?:(?:unsigned|signed|long|short)\s+)*"
+    r"(?:unsigned|signed|long|int|short|char|bool|void|float|double|(?:struct|union)\s+\w+"
+    r"|[us](?:8|16|32|64)|__[us](?:8|16|32|64)|\w+_t|typeof\s*\(.*\))\s*\**\s*\)\s*[\w(]"
+)
+_COMPARE = re.compile(r"(?<![-<>=!])(?:[<>]=?|[!=]=)(?![<>=])")
+_ARITH = re.compile(r"<<|>>|(?<=[\w)\]])\s*[-+/%]\s*(?=[\w(])")
 _KEYWORDS = frozenset(
     (
         "if",
@@ -101,6 +112,7 @@ class Changed:
 class HeaderChange:
     path: str
     changed: tuple[Changed, ...]
+    touches: frozenset[str] = frozenset()  # what the changed code does (argkinds.CAST, ...)
 
     @property
     def conditions(self) -> tuple[tuple[str, str], ...]:
@@ -284,7 +296,27 @@ def header_change(change: FileChange, before: str | None, after: str | None) -> 
     direct = list(merged)[:MAX_NAMES]
     wrappers = _wrappers(post, direct) if direct else []
     items = [merged[n] for n in direct] + wrappers
-    return HeaderChange(change.path, tuple(items[:MAX_NAMES]))
+    texts = [post[n - 1] for n in added if 0 < n <= len(post)]
+    texts += [pre[n - 1] for n in removed if 0 < n <= len(pre)]
+    return HeaderChange(change.path, tuple(items[:MAX_NAMES]), touches(texts))
+
+
+def touches(texts: Iterable[str]) -> frozenset[str]:
+    """What changed lines of code do to values: cast them, compare them, compute with
+    them (argkinds.CAST, COMPARE, ARITH); comments and #include lines are left out."""
+    found: set[str] = set()
+    for text in texts:
+        code = re.sub(r"/\*.*?(\*/|$)|//.*$", " ", text).strip()
+        if not code or code.startswith(("*", "#include", "#if", "#endif", "#else")):
+            continue
+        code = re.sub(r"^#\s*define\s+\w+(\([^)]*\))?", " ", code)
+        if _CAST.search(code):
+            found.add(CAST)
+        if _COMPARE.search(code):
+            found.add(COMPARE)
+        if _ARITH.search(code):
+            found.add(ARITH)
+    return frozenset(found)
 
 
 def use_pattern(item: Changed) -> str:
@@ -293,14 +325,54 @@ def use_pattern(item: Changed) -> str:
         return rf"(->|\.)[[:space:]]*{item.name}\b"
     if item.kind in ("struct", "union", "enum"):
         return rf"\b{item.kind}[[:space:]]+{item.name}\b"
+    if _short(item):
+        return rf"\b{item.name}[[:space:]]*\("  # a call of `min`: not the word min
     return rf"\b{item.name}\b"
 
 
+def _short(item: Changed) -> bool:
+    return len(item.name) < 4 and "_" not in item.name
+
+
 def searchable(item: Changed) -> bool:
-    """Whether a tree-wide search for item's uses means anything (not `x`, not `list`)."""
+    """Whether a tree-wide search for item's uses means anything (not `x`, not `list`);
+    a short macro or function (`min`, `max`) is searched by its calls."""
     if item.kind == Kind.MEMBER:
         return len(item.name) >= 3
-    return len(item.name) >= 4 or "_" in item.name
+    if item.kind in (Kind.MACRO, Kind.FUNCTION):
+        return len(item.name) >= 3
+    return not _short(item)
+
+
+@dataclass(frozen=True)
+class Users:
+    """The users chosen to build for one header change, and the kinds of arguments each
+    passes to the changed names (reviewbot.build.argkinds; empty when not classified)."""
+
+    change: HeaderChange
+    sources: tuple[str, ...]
+    kinds: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def label(self, source: str) -> str:
+        """`path (pointer, constant)`: a chosen user and the kinds it passes."""
+        if source not in self.kinds:
+            return f"{source} (not classified)"
+        order = preferred_kinds(self.change.touches)
+        kinds = sorted(self.kinds[source], key=order.index)
+        return f"{source} ({', '.join(kinds) or 'no call seen'})"
+
+
+def candidate_order(
+    uses: Mapping[str, Sequence[str]], change: HeaderChange, buildable: Callable[[str], bool]
+) -> list[str]:
+    """The buildable sources in the order they are tried: users of direct names first,
+    each group spread over directories."""
+    direct = set(change.direct())
+    ranked: list[list[str]] = [[], []]
+    for source, names in sorted(uses.items()):
+        if buildable(source):
+            ranked[0 if direct & set(names) else 1].append(source)
+    return [source for group in ranked for source in _spread(group)]
 
 
 def choose_users(
@@ -308,21 +380,34 @@ def choose_users(
     change: HeaderChange,
     buildable: Callable[[str], bool],
     cap: int,
+    kinds: Mapping[str, frozenset[str]] | None = None,
 ) -> list[str]:
-    """Up to `cap` sources: users of direct names first, a spread over directories."""
-    direct = set(change.direct())
-    ranked: list[list[str]] = [[], []]
-    for source, names in sorted(uses.items()):
-        if not buildable(source):
-            continue
-        ranked[0 if direct & set(names) else 1].append(source)
+    """Up to `cap` sources: users of direct names first, a spread over directories.
+
+    With `kinds` (source -> kinds of the arguments it passes to the changed names), one
+    user per kind first, the kinds the change plausibly affects first
+    (argkinds.preferred_kinds), so that as many kinds as possible are built; then the
+    users that call a changed name, then those not classified, then those that only
+    mention one.
+    """
+    order = candidate_order(uses, change, buildable)
+    if not kinds:
+        return order[:cap]
+    calling = [s for s in order if kinds.get(s)]
     chosen: list[str] = []
-    for group in ranked:
-        for source in _spread(group):
-            if len(chosen) >= cap:
-                return chosen
-            chosen.append(source)
-    return chosen
+    covered: set[str] = set()
+    for kind in preferred_kinds(change.touches):
+        if len(chosen) >= cap:
+            break
+        if kind in covered:
+            continue
+        pick = next((s for s in calling if kind in kinds[s] and s not in chosen), None)
+        if pick is not None:
+            chosen.append(pick)
+            covered |= kinds[pick]
+    rest = calling + [s for s in order if s not in kinds] + [s for s in order if s in kinds]
+    chosen += [s for s in dict.fromkeys(rest) if s not in chosen]
+    return chosen[:cap]
 
 
 def _interleave(queues: list[list[str]]) -> list[str]:

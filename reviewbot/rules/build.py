@@ -137,6 +137,7 @@ def build_new_warning(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         path, line = anchor(diag, ctx.changes, seen.step.step.cause)
         # A user of a changed header, outside the patch: say where, and why it was built.
         outside = f" in {diag}" if (path, line) != (diag.path, diag.line) else ""
+        outside += f", compiling {diag.unit}" if diag.unit else ""
         why = f" ({seen.step.step.reason})" if seen.step.step.cause else ""
         yield rule.finding(
             path,

@@ -130,3 +130,25 @@ def test_step_failure_names_timeouts_and_exit_status() -> None:
     assert stopped is not None and "wall-clock limit" in stopped.text
     failed = step_failure(_step(True), _step(False, status=2, tail="boom"))
     assert failed is not None and "exit status 2" in failed.text and "boom" in failed.text
+
+
+def test_a_header_warning_names_the_user_whose_compilation_printed_it() -> None:
+    # As kernel test robot quoted it for minmax's __is_nonneg() without its cast.
+    output = """\
+In file included from ./include/linux/kernel.h:28,
+                 from /src/lib/lzo/lzo1x_compress.c:14:
+/src/lib/lzo/lzo1x_compress.c: In function 'lzo1x_1_do_compress':
+./include/linux/minmax.h:65:46: warning: ordered comparison of pointer with integer zero [-Wextra]
+   65 | #define __is_nonneg(ux) statically_true((ux) >= 0)
+lib/lzo/lzo1x_compress.c:65:54: note: in expansion of macro 'min'
+drivers/x.c:3:1: warning: no previous prototype for 'f' [-Wmissing-prototypes]
+"""
+    header, own = parse_output(output, ["/src"])
+    assert (header.path, header.line, header.unit) == (
+        "include/linux/minmax.h",
+        65,
+        "lib/lzo/lzo1x_compress.c",
+    )
+    assert (own.path, own.unit) == ("drivers/x.c", "")
+    # the compiling source is not part of what makes a diagnostic new
+    assert header.key() == ("include/linux/minmax.h", 65, "cc", header.text)

@@ -9,7 +9,7 @@ from reviewbot.build.kbuild_plan import WARM_CONFIG, link_paths
 from reviewbot.build.matrix import load_matrix
 from reviewbot.build.model import DiagKind, Diagnostic, StepKind
 from reviewbot.build.planner import plan_builds
-from reviewbot.build.users import Changed, HeaderChange, Kind
+from reviewbot.build.users import Changed, HeaderChange, Kind, Users
 from reviewbot.tree.index import TreeIndex
 from reviewbot.tree.scan import ObjRef
 
@@ -112,7 +112,8 @@ def test_header_users_are_built_with_the_branch_taken_and_not() -> None:
         "include/linux/pm_wakeup.h",
         (Changed("device_wakeup_path", Kind.FUNCTION, (("PM_SLEEP", "n"),)),),
     )
-    users = {change.path: (change, ("drivers/base/power/main.c", "drivers/gpio/gpio-pca953x.c"))}
+    sources = ("drivers/base/power/main.c", "drivers/gpio/gpio-pca953x.c")
+    users = {change.path: Users(change, sources)}
     changes = _changes(change.path)
     plan = plan_builds(changes, _index(), MATRIX, ("x86_64",), header_users=users)
     configs = [dict(j.config.enable) for j in plan.jobs]
@@ -149,6 +150,8 @@ def test_output_lines_put_errors_first_and_drop_progress() -> None:
         "  CC      a.o\nIn file included from x.c:1:\nx.h:2:3: error: boom\nmake: *** [a] Error 1\n"
     )
     assert output_lines(text) == ("x.h:2:3: error: boom", "make: *** [a] Error 1")
+    # a warning in a macro is printed once per expansion: quoted once
+    assert output_lines("x.h:2:3: warning: w\nx.h:2:3: warning: w\n") == ("x.h:2:3: warning: w",)
 
 
 def test_a_kconfig_witness_becomes_a_build_job() -> None:
@@ -186,10 +189,37 @@ def test_header_users_whose_symbol_only_another_arch_defines_are_left_out() -> N
     }
     index = PatchedIndex(TreeIndex("/x", "k", symbols=symbols, objects=objects), {})
     change = HeaderChange("include/linux/foo.h", (Changed("foo", Kind.MACRO),))
-    users = {change.path: (change, ("drivers/soc/bar.c", "lib/cmdline.c"))}
+    users = {change.path: Users(change, ("drivers/soc/bar.c", "lib/cmdline.c"))}
     plan = plan_builds(_changes(change.path), index, MATRIX, header_users=users)
     targets = {j.arch.name: j.steps[0].targets for j in plan.jobs}
     assert targets == {
         "x86_64": ("lib/cmdline.o",),
         "arm64": ("drivers/soc/bar.o", "lib/cmdline.o"),
     }
+
+
+def test_header_job_reason_names_each_user_and_the_argument_kinds_it_passes() -> None:
+    change = HeaderChange("include/linux/foo.h", (Changed("foo", Kind.MACRO),))
+    kinds = {"lib/cmdline.c": frozenset({"pointer", "constant"}), "lib/other.c": frozenset()}
+    users = {change.path: Users(change, ("lib/cmdline.c", "lib/other.c"), kinds)}
+    index = PatchedIndex(
+        TreeIndex(
+            "/x",
+            "k",
+            objects={
+                "lib/cmdline.o": [ObjRef("lib/Makefile", 3, "obj", None, "y", "cmdline.o")],
+                "lib/other.o": [ObjRef("lib/Makefile", 4, "obj", None, "y", "other.o")],
+            },
+        ),
+        {},
+    )
+    plan = plan_builds(_changes(change.path), index, MATRIX, ("x86_64",), header_users=users)
+    (job,) = plan.jobs
+    assert job.steps[0].reason == (
+        "users of foo (changed in include/linux/foo.h), with arguments of kind: "
+        "lib/cmdline.c (pointer, constant); lib/other.c (no call seen)"
+    )
+    # no kinds at all (a member, a type, or nothing classified): the plain reason
+    plain = {change.path: Users(change, ("lib/other.c",), {"lib/other.c": frozenset()})}
+    (job,) = plan_builds(_changes(change.path), index, MATRIX, ("x86_64",), header_users=plain).jobs
+    assert job.steps[0].reason == "users of foo (changed in include/linux/foo.h)"
