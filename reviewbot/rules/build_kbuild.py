@@ -138,8 +138,11 @@ def build_toolchain_probe(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             f"base: {_config_line(s, b)}; patched: {_config_line(s, a)}"
             for s, b, a in lost[:MAX_SYMBOLS]
         ]
+        # (not conf's note on the job's own fragment: "override: reassigning to symbol")
         said = [
-            f"make {outcome.job.config.defconfig}: {ln}" for ln in output_lines(patched.excerpt)
+            f"make {outcome.job.config.defconfig}: {ln}"
+            for ln in output_lines(patched.excerpt)
+            if "override: reassigning" not in ln
         ]
         yield rule.finding(
             path,
