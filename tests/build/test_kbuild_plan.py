@@ -143,6 +143,15 @@ def test_anchor_prefers_the_patch_line_then_the_cause() -> None:
     assert anchor(Diagnostic(DiagKind.ERROR, "", None, "ld"), ()) == ("", None)
 
 
+def test_output_lines_keep_kconfigs_located_messages() -> None:
+    text = (
+        "ld.lld: unknown linker\n"
+        "scripts/Kconfig.include:57: Sorry, this linker is not supported.\n"
+        "make[3]: *** [scripts/kconfig/Makefile:95: defconfig] Error 1\n"
+    )
+    assert output_lines(text) == tuple(text.splitlines()[1:])
+
+
 def test_output_lines_put_errors_first_and_drop_progress() -> None:
     text = (
         "  CC      a.o\nIn file included from x.c:1:\nx.h:2:3: error: boom\nmake: *** [a] Error 1\n"
