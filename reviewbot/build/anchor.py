@@ -17,6 +17,9 @@ from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.build.model import Diagnostic
 
 MAX_OUTPUT_LINES = 6
+# Errors and warnings, and Kconfig's own located messages: a toolchain probe's
+# `$(error-if,...)` prints "scripts/Kconfig.include:57: Sorry, this linker is not supported."
+_RELEVANT = re.compile(r"error|warning|undefined|\*\*\*|^\S*Kconfig[\w.-]*:\d+: ", re.I)
 _NOISE = re.compile(r"^\s*(CC|LD|AR|HOSTCC|HOSTLD|GEN|UPD|SYNC|DESCEND|CALL|INSTALL|MKDIR|AS)\s")
 
 
@@ -72,5 +75,5 @@ def output_lines(text: str, limit: int = MAX_OUTPUT_LINES) -> tuple[str, ...]:
     """The first relevant lines of a command's output: errors and warnings, then the rest."""
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not _NOISE.match(ln)]
     lines = list(dict.fromkeys(lines))  # a warning in a macro repeats once per expansion
-    relevant = [ln for ln in lines if re.search(r"error|warning|undefined|\*\*\*", ln, re.I)]
+    relevant = [ln for ln in lines if _RELEVANT.search(ln)]
     return tuple((relevant or lines)[:limit])

@@ -12,7 +12,10 @@ Which steps a changed path needs:
   `*-version.sh` probes, a Kconfig hunk calling `$(...)`, an arch Makefile hunk calling
   `cc-option` and friends): a TOOLCHAIN step, `make defconfig` then `make W=1 prepare`
   afresh, for each default arch (or the arch whose files changed); its .config is kept
-  so the rules can see which toolchain symbols a probe turned off.
+  so the rules can see which toolchain symbols a probe turned off. The first of those
+  arches also runs it with each other toolchain the matrix has for its ARCH (clang with
+  the LLVM binutils, matrix.probe_toolchains): a probe must accept every supported
+  compiler, and one gcc is not all of them.
 - checkers run on every object (`tools/objtool/`, `scripts/recordmcount*`,
   `scripts/Makefile.build|lib|extrawarn`, `scripts/Kbuild.include`): an OBJECTS step
   over a small fixed set of real objects (CHECKED_OBJECTS), base vs patched.
@@ -28,7 +31,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from reviewbot.analysis.diff import ChangeKind, FileChange
-from reviewbot.build.matrix import by_srcarch
+from reviewbot.build.matrix import by_srcarch, probe_toolchains
 from reviewbot.build.model import Arch, BuildConfig, BuildJob, BuildStep, StepKind
 
 NO_WERROR = ("WERROR", "n")
@@ -219,7 +222,10 @@ def kbuild_jobs(
         # kconfig alone feeds the .config; probes also feed the Makefiles' prepare.
         kconfig_only = all(p.startswith("scripts/kconfig/") for p in paths)
         goals = ("defconfig",) if kconfig_only else ("defconfig", "prepare")
-        for name in targets:
+        # The other toolchains (LLVM=1) on the first target's ARCH only: one more
+        # defconfig + prepare per toolchain, not per arch.
+        extra = [a.name for a in probe_toolchains(matrix, targets[0])] if targets else []
+        for name in [*targets, *extra]:
             steps.setdefault(name, []).append(
                 BuildStep(StepKind.TOOLCHAIN, goals, reason, tuple(paths))
             )

@@ -80,6 +80,22 @@ def by_srcarch(matrix: Mapping[str, Arch], srcarch: str) -> Arch | None:
     return chosen[0] if chosen else None
 
 
+def probe_toolchains(matrix: Mapping[str, Arch], name: str) -> tuple[Arch, ...]:
+    """The other toolchains of arch `name`'s ARCH in the matrix (pure): the LLVM rows
+    beside a gcc row (x86_64 -> x86_64-clang), sorted by name."""
+    arch = matrix.get(name)
+    if arch is None:
+        return ()
+    return tuple(
+        other
+        for key, other in sorted(matrix.items())
+        if key != name
+        and other.arch == arch.arch
+        and other.srcarch == arch.srcarch
+        and other.llvm != arch.llvm
+    )
+
+
 def packages(matrix: Mapping[str, Arch]) -> tuple[str, ...]:
     """Every Debian package the matrix needs, sorted (for CI set-up)."""
     return tuple(sorted({p for a in matrix.values() for p in a.package.split()}))

@@ -30,7 +30,7 @@ from reviewbot.analysis.diff import ChangeKind, FileChange
 from reviewbot.analysis.facts import PatchedIndex
 from reviewbot.build.codec import load_as
 from reviewbot.build.executor import Executor, ExecutorError, JobFn, run_jobs
-from reviewbot.build.matrix import load_matrix
+from reviewbot.build.matrix import load_matrix, probe_toolchains
 from reviewbot.build.model import Arch, BuildJob, BuildOutcome, BuildPlan, StepKind
 from reviewbot.build.planner import (
     DEFAULT_ARCHES,
@@ -40,6 +40,7 @@ from reviewbot.build.planner import (
 )
 from reviewbot.build.prepare import CompilerMissingError, check_compiler
 from reviewbot.build.runner import STEP_LIMITS, JobRequest, build_job, job_payload, run_job
+from reviewbot.build.toolchains import unusable
 from reviewbot.build.users import Users, header_change
 from reviewbot.build.usersearch import header_users
 from reviewbot.build.warm import find_warm
@@ -79,6 +80,11 @@ def local_includers(
 
 
 RunMany = Callable[[Sequence[JobRequest]], list[BuildOutcome]]
+
+
+def _probe_only(job: BuildJob) -> bool:
+    """A job that only tries the toolchain probes (another toolchain's TOOLCHAIN step)."""
+    return bool(job.steps) and all(s.kind is StepKind.TOOLCHAIN for s in job.steps)
 
 
 def run_inline(requests: Sequence[JobRequest], run: RunJob = run_job) -> list[BuildOutcome]:
@@ -165,8 +171,17 @@ class BuildEvaluator:
         log.info("link check on the warm full build of %s %s", job.arch.name, job.config.defconfig)
         return True
 
+    def _pinned(self, job: BuildJob) -> bool:
+        """Whether `only` lets the job run: its arch, or another toolchain of a pinned
+        arch trying a probe change (x86_64-clang when x86_64 is pinned)."""
+        if self.only is None or job.arch.name in self.only:
+            return True
+        return _probe_only(job) and any(
+            job.arch in probe_toolchains(self.matrix, name) for name in self.only
+        )
+
     def _runnable(self, job: BuildJob) -> bool:
-        if self.only is not None and job.arch.name not in self.only:
+        if not self._pinned(job):
             return False
         try:
             check_compiler(job.arch)
@@ -174,6 +189,18 @@ class BuildEvaluator:
             log.warning("build skipped: %s", exc)
             return False
         return True
+
+    def _untried(self, jobs: Sequence[BuildJob]) -> list[BuildOutcome]:
+        """Probe-only jobs of a toolchain that cannot run here (not installed, older than
+        the tree supports): an outcome that says so, for BLD005's evidence."""
+        out = []
+        for job in jobs:
+            if _probe_only(job) and self._pinned(job):
+                why = unusable(job.arch, self.tree)
+                if why:
+                    log.warning("probe check with %s not run: %s", job.arch.name, why)
+                    out.append(BuildOutcome(job, error=f"{job.arch.name}: {why}"))
+        return out
 
     def _header_users(
         self,
@@ -244,10 +271,14 @@ class BuildEvaluator:
         self.last_plan = plan
         for skip in plan.skipped:
             log.info("not built: %s: %s", skip.path, skip.reason)
-        jobs = [j for j in plan.jobs if self._runnable(j) and self._linkable(j)]
+        untried = self._untried(plan.jobs)
+        gone = {o.job.key for o in untried}
+        jobs = [
+            j for j in plan.jobs if j.key not in gone and self._runnable(j) and self._linkable(j)
+        ]
         if self.baseline:
             jobs += [j for j in plan.baseline if self._runnable(j)]
-        return self.run_jobs(jobs, before, after)
+        return self.run_jobs(jobs, before, after) + tuple(untried)
 
     def witness_builds(
         self,

@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -179,7 +180,19 @@ def shadow_tree(base: Path, overlay: Mapping[str, str | None], dest: Path) -> Pa
     for rel, text in files.items():
         if text is not None:
             (dest / rel).write_text(text, encoding="utf-8")
+            _keep_mode(base / rel, dest / rel)
     return dest
+
+
+def _keep_mode(source: Path, target: Path) -> None:
+    """A patched file keeps the base file's permission bits: kbuild runs scripts such as
+    scripts/ld-version.sh and scripts/cc-can-link.sh directly, and a patched copy
+    without the execute bit fails on both toolchains for no fault of the patch."""
+    try:
+        if source.is_file():
+            os.chmod(target, stat.S_IMODE(source.stat().st_mode) | stat.S_IRUSR | stat.S_IWUSR)
+    except OSError:
+        pass
 
 
 def _failure(result: sandbox.Result, limits: sandbox.Limits) -> str | None:

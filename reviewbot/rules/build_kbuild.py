@@ -3,7 +3,9 @@
 BLD004: a host program (conf, fixdep, modpost, kallsyms, ...) gets a new error or warning
 when rebuilt with HOSTCFLAGS=-Werror, or a host-tool step that passed on the base fails.
 BLD005: `make defconfig` / `make prepare` run afresh fails after the patch, or the
-toolchain probes answer differently (symbols the base's defconfig sets are lost).
+toolchain probes answer differently (symbols the base's defconfig sets are lost), with
+any of the toolchains tried (the arch's gcc, clang with LLVM=1); the message names the
+toolchain and its version, and the evidence the toolchains that could not be tried.
 BLD006: an incremental make of a warm full build (vmlinux, modules, modpost) fails or
 gets new link or modpost errors after the patch. Each message carries the exact
 command and the first relevant lines of its output; findings point at the patch line
@@ -18,7 +20,7 @@ from collections.abc import Iterable
 
 from reviewbot.build.anchor import anchor, naming_line, output_lines
 from reviewbot.build.diagnostics import new_diagnostics, step_failure
-from reviewbot.build.model import DiagKind, Diagnostic, StepKind, StepResult
+from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
 from reviewbot.model import Finding, Severity
 from reviewbot.rules.base import PatchContext, Rule, rule
 from reviewbot.rules.build import describe, reproduce, step_pairs
@@ -75,6 +77,26 @@ def _lost(base: StepResult, patched: StepResult) -> list[tuple[str, str, str]]:
     return [(s, v, after.get(s, "n")) for s, v in base.config if after.get(s, "n") != v]
 
 
+def _toolchain(outcome: BuildOutcome, base: StepResult) -> str:
+    """The toolchain a probe step ran with, as its .config names it ("Debian clang
+    version 14.0.6 (LLVM=1)"), else the arch's compiler."""
+    text = dict(base.config).get("CC_VERSION_TEXT", "").strip('"') or outcome.job.arch.compiler
+    return f"{text} (LLVM=1)" if outcome.job.arch.llvm else text
+
+
+def _config_line(symbol: str, value: str) -> str:
+    return f"# CONFIG_{symbol} is not set" if value == "n" else f"CONFIG_{symbol}={value}"
+
+
+def _untried(ctx: PatchContext) -> tuple[str, ...]:
+    """The toolchains that could not try the probes (not installed, too old), and why."""
+    return tuple(
+        f"not tried with {outcome.error}"
+        for outcome in ctx.builds
+        if outcome.error and any(s.kind is StepKind.TOOLCHAIN for s in outcome.job.steps)
+    )
+
+
 @rule(
     "BLD005",
     "build-toolchain-probe",
@@ -83,8 +105,10 @@ def _lost(base: StepResult, patched: StepResult) -> list[tuple[str, str, str]]:
 )
 def build_toolchain_probe(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
     text = "\n".join(t for c in ctx.changes for h in c.hunks for _, t in h.lines)
+    untried = _untried(ctx)
     for outcome, base, patched in step_pairs(ctx, StepKind.TOOLCHAIN):
         cause = patched.step.cause
+        tool = _toolchain(outcome, base)
         failed = step_failure(base, patched)
         if failed is not None:
             found = [d for d in _new(base, patched, ctx) if d.kind is DiagKind.ERROR]
@@ -93,12 +117,12 @@ def build_toolchain_probe(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
             yield rule.finding(
                 path,
                 line,
-                f"configuring or preparing the tree fails after this patch "
+                f"configuring or preparing the tree fails after this patch with {tool} "
                 f"({describe(outcome)}) and works before it: {diag}. "
                 f"{reproduce(outcome, patched)}",
                 hint="a toolchain probe must accept every supported compiler, assembler "
                 "and linker (Documentation/process/changes.rst)",
-                evidence=_evidence(patched, found[:1]),
+                evidence=(*_evidence(patched, found[:1]), *untried)[:10],
             )
             continue
         lost = _lost(base, patched)
@@ -108,17 +132,29 @@ def build_toolchain_probe(rule: Rule, ctx: PatchContext) -> Iterable[Finding]:
         shown = ", ".join(f"{s}={b} -> {a}" for s, b, a in lost[:MAX_SYMBOLS])
         more = f" (and {len(lost) - MAX_SYMBOLS} more)" if len(lost) > MAX_SYMBOLS else ""
         named = all(re.search(rf"\b(CONFIG_)?{re.escape(s)}\b", text) for s, _, _ in lost)
+        # The probes' answers as the two .config files record them, then what the
+        # patched defconfig printed.
+        answers = [
+            f"base: {_config_line(s, b)}; patched: {_config_line(s, a)}"
+            for s, b, a in lost[:MAX_SYMBOLS]
+        ]
+        # (not conf's note on the job's own fragment: "override: reassigning to symbol")
+        said = [
+            f"make {outcome.job.config.defconfig}: {ln}"
+            for ln in output_lines(patched.excerpt)
+            if "override: reassigning" not in ln
+        ]
         yield rule.finding(
             path,
             line,
-            f"the toolchain probes answer differently after this patch "
+            f"the toolchain probes answer differently after this patch with {tool} "
             f"({describe(outcome)}): `make {outcome.job.config.defconfig}` now gives "
             f"{shown}{more}. {reproduce(outcome, patched)}",
             hint="check the probe against the compilers and linkers the kernel supports; "
             "a feature test that fails on a supported tool silently turns features off",
             # Symbols the patch itself names are probably meant to change.
             severity=Severity.INFO if named else Severity.WARNING,
-            evidence=tuple(f"{s}: {b} -> {a}" for s, b, a in lost[:MAX_SYMBOLS]),
+            evidence=(*answers, *said[:2], *untried)[:12],
         )
 
 

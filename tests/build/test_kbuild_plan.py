@@ -44,6 +44,7 @@ def test_host_tool_source_rebuilds_host_tools_and_reruns_kconfig() -> None:
     kinds = _kinds("scripts/kconfig/conf.c")
     assert kinds["x86_64"] == [StepKind.HOSTTOOLS, StepKind.TOOLCHAIN]
     assert kinds["arm64"] == [StepKind.TOOLCHAIN]
+    assert kinds["x86_64-clang"] == [StepKind.TOOLCHAIN]  # conf built with clang
 
 
 def test_modpost_change_rebuilds_modpost_and_the_external_module() -> None:
@@ -57,13 +58,29 @@ def test_dtc_is_rebuilt_where_device_trees_are() -> None:
 
 
 def test_probe_changes() -> None:
-    assert set(_kinds("scripts/Kconfig.include")) == {"x86_64", "arm64"}
+    # Every default arch with its gcc, and the first one with clang too (LLVM=1).
+    assert _kinds("scripts/Kconfig.include") == {
+        "x86_64": [StepKind.TOOLCHAIN],
+        "arm64": [StepKind.TOOLCHAIN],
+        "x86_64-clang": [StepKind.TOOLCHAIN],
+    }
     assert _kinds("arch/arm64/Makefile", "a", "KBUILD_CFLAGS += $(call cc-option,-mfoo)") == {
-        "arm64": [StepKind.TOOLCHAIN]
+        "arm64": [StepKind.TOOLCHAIN],
+        "arm64-clang": [StepKind.TOOLCHAIN],
     }
     assert _kinds("arch/arm64/Makefile", "a", "b") == {}
     assert _kinds("init/Kconfig", "a", "\tdef_bool $(cc-option,-mfoo)") != {}
     assert _kinds("init/Kconfig", "a", "\tdepends on FOO") == {}
+
+
+def test_probe_toolchains_are_the_other_toolchains_of_the_same_arch() -> None:
+    from reviewbot.build.matrix import probe_toolchains
+
+    assert [a.name for a in probe_toolchains(MATRIX, "x86_64")] == ["x86_64-clang"]
+    assert [a.name for a in probe_toolchains(MATRIX, "arm64")] == ["arm64-clang"]
+    assert probe_toolchains(MATRIX, "i386") == ()  # x86 too, but ARCH=i386 has no clang row
+    assert probe_toolchains(MATRIX, "sparc64") == ()
+    assert [a.name for a in probe_toolchains(MATRIX, "x86_64-clang")] == ["x86_64"]
 
 
 def test_checker_change_builds_the_fixed_objects() -> None:
@@ -143,6 +160,15 @@ def test_anchor_prefers_the_patch_line_then_the_cause() -> None:
     user = Diagnostic(DiagKind.ERROR, "drivers/x.c", 40, "boom")
     assert anchor(user, changes, ("include/linux/foo.h",)) == ("include/linux/foo.h", 2)
     assert anchor(Diagnostic(DiagKind.ERROR, "", None, "ld"), ()) == ("", None)
+
+
+def test_output_lines_keep_kconfigs_located_messages() -> None:
+    text = (
+        "ld.lld: unknown linker\n"
+        "scripts/Kconfig.include:57: Sorry, this linker is not supported.\n"
+        "make[3]: *** [scripts/kconfig/Makefile:95: defconfig] Error 1\n"
+    )
+    assert output_lines(text) == tuple(text.splitlines()[1:])
 
 
 def test_output_lines_put_errors_first_and_drop_progress() -> None:

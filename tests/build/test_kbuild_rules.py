@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reviewbot.analysis.view import DictTree
 from reviewbot.build.matrix import load_matrix
-from reviewbot.build.model import BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
+from reviewbot.build.model import Arch, BuildOutcome, DiagKind, Diagnostic, StepKind, StepResult
 from reviewbot.build.provider import BuildEvaluator
 from reviewbot.build.runner import JobRequest
 from reviewbot.mail.mbox import read_input
@@ -264,3 +264,76 @@ def test_a_diagnostic_without_a_line_in_a_changed_file_takes_its_first_change() 
     changes = parse_diff(diff_of("lib/kstrtox.c", KSTRTOX, KSTRTOX.replace("return 0", "return 2")))
     diag = Diagnostic(DiagKind.ERROR, "lib/kstrtox.c", None, "something", "ld")
     assert anchor(diag, changes) == ("lib/kstrtox.c", 5)
+
+
+# clang beside gcc: a probe change is also tried with the other toolchain of the arch.
+CLANG = replace(load_matrix()["x86_64-clang"], compiler="true")  # "installed" for the test
+MISSING = replace(CLANG, compiler="reviewbot-no-such-clang")
+GCC_TEXT = ("CC_VERSION_TEXT", '"gcc (Debian 12.2.0-14+deb12u1) 12.2.0"')
+CLANG_TEXT = ("CC_VERSION_TEXT", '"Debian clang version 14.0.6"')
+
+
+def _per_toolchain(
+    results: Mapping[str, tuple[StepResult, StepResult]], ran: list[str]
+) -> Callable[[JobRequest], BuildOutcome]:
+    def run(request: JobRequest) -> BuildOutcome:
+        ran.append(request.job.arch.name)
+        base, patched = results[request.job.arch.name]
+        steps = request.job.steps
+        return BuildOutcome(
+            request.job,
+            tuple(replace(base, step=s) for s in steps),
+            tuple(replace(patched, step=s) for s in steps),
+        )
+
+    return run
+
+
+def _toolchain_review(
+    clang: Arch, results: Mapping[str, tuple[StepResult, StepResult]], ran: list[str]
+) -> list[Finding]:
+    matrix = {"x86_64": MATRIX["x86_64"], "x86_64-clang": clang}
+    provider = BuildEvaluator(
+        Path("/fake"),
+        "k",
+        Path("/nonexistent"),
+        ("x86_64",),
+        matrix=matrix,
+        run=_per_toolchain(results, ran),
+        only=("x86_64",),  # as the fixtures pin it: clang still tries the probes
+        link=False,
+    )
+    new = INCLUDE.replace("printf x", "printf y")
+    return _findings("scripts/Kconfig.include", new, provider)
+
+
+def test_a_probe_that_only_clang_rejects_names_clang_and_its_version() -> None:
+    gcc = _step(StepKind.TOOLCHAIN, True, config=(("CC_CAN_LINK", "y"), GCC_TEXT))
+    clang_base = _step(StepKind.TOOLCHAIN, True, config=(("CC_CAN_LINK", "y"), CLANG_TEXT))
+    clang_patched = _step(StepKind.TOOLCHAIN, True, config=(CLANG_TEXT,))
+    ran: list[str] = []
+    found = _toolchain_review(
+        CLANG, {"x86_64": (gcc, gcc), "x86_64-clang": (clang_base, clang_patched)}, ran
+    )
+    assert sorted(ran) == ["x86_64", "x86_64-clang"]
+    assert [(f.rule, f.path, f.line, f.severity) for f in found] == [
+        ("BLD005", "scripts/Kconfig.include", 2, Severity.WARNING)
+    ]
+    message = found[0].message
+    assert "with Debian clang version 14.0.6 (LLVM=1)" in message
+    assert "CC_CAN_LINK=y -> n" in message
+    assert "make O=build ARCH=x86_64 LLVM=1 defconfig" in message
+    answer = "base: CONFIG_CC_CAN_LINK=y; patched: # CONFIG_CC_CAN_LINK is not set"
+    assert answer in found[0].evidence
+
+
+def test_a_toolchain_that_is_not_installed_is_named_not_skipped_silently() -> None:
+    gcc_base = _step(StepKind.TOOLCHAIN, True, config=(("AS_AVX512", "y"), GCC_TEXT))
+    gcc_patched = _step(StepKind.TOOLCHAIN, True, config=(GCC_TEXT,))
+    ran: list[str] = []
+    found = _toolchain_review(MISSING, {"x86_64": (gcc_base, gcc_patched)}, ran)
+    assert ran == ["x86_64"]
+    assert [f.rule for f in found] == ["BLD005"]
+    assert "with gcc (Debian 12.2.0-14+deb12u1) 12.2.0 (" in found[0].message
+    (untried,) = [e for e in found[0].evidence if e.startswith("not tried with")]
+    assert "x86_64-clang: not installed" in untried and "reviewbot-no-such-clang" in untried

@@ -174,6 +174,24 @@ def test_shadow_tree_links_the_base_and_holds_patched_files(tmp_path: Path) -> N
     assert not (base / "drivers" / "new").exists()
 
 
+def test_a_patched_script_keeps_the_base_files_execute_bit(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    (base / "scripts").mkdir(parents=True)
+    (base / "scripts" / "ld-version.sh").write_text("#!/bin/sh\necho base\n")
+    (base / "scripts" / "ld-version.sh").chmod(0o755)
+    (base / "scripts" / "Kconfig.include").write_text("x := 1\n")
+    (base / "scripts" / "Kconfig.include").chmod(0o644)
+    overlay = {
+        "scripts/ld-version.sh": "#!/bin/sh\necho patched\n",
+        "scripts/Kconfig.include": "x := 2\n",
+        "scripts/new.sh": "#!/bin/sh\n",
+    }
+    shadow = shadow_tree(base, overlay, tmp_path / "shadow") / "scripts"
+    assert os.access(shadow / "ld-version.sh", os.X_OK)
+    assert not os.access(shadow / "Kconfig.include", os.X_OK)
+    assert (shadow / "new.sh").read_text() == "#!/bin/sh\n"
+
+
 @pytest.mark.parametrize("path", ["../etc/passwd", "/etc/passwd", "a/../../b", ""])
 def test_shadow_tree_refuses_paths_outside_the_tree(tmp_path: Path, path: str) -> None:
     with pytest.raises(BadDiffError):
