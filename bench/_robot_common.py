@@ -57,6 +57,7 @@ class RobotReport:
     config: str  # "x86_64-rhel-9.4", "" when the report names none
     compiler: str
     new_lines: tuple[str, ...]  # the diagnostic lines it marks new (">>"), else its first
+    sources: tuple[str, ...] = ()  # the .c/.S files it names (sources_named)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,19 @@ def report_lines(body: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_IN_FUNCTION = re.compile(r"^(?P<path>[A-Za-z0-9_./+-]+\.[cS]): In function ")
+
+
+def sources_named(body: str) -> tuple[str, ...]:
+    """The .c/.S files a report names: in its diagnostics and its 'x.c: In function' lines."""
+    out = [d.path for d in diagnostics(body.splitlines()) if d.path.endswith((".c", ".S"))]
+    for line in body.splitlines():
+        match = _IN_FUNCTION.match(line.strip())
+        if match:
+            out.append(match["path"])
+    return tuple(dict.fromkeys(out))
+
+
 def parse_report(message_id: str, answers: str, date: datetime | None, body: str) -> RobotReport:
     kind = _NOTICED.search(body)
     config = _CONFIG.search(body)
@@ -126,6 +140,7 @@ def parse_report(message_id: str, answers: str, date: datetime | None, body: str
         config=config.group(1) if config else "",
         compiler=compiler.group(1) if compiler else "",
         new_lines=report_lines(body),
+        sources=sources_named(body),
     )
 
 
@@ -245,3 +260,20 @@ def summary(rows: Sequence[Row]) -> str:
         f"({len(rows)} answered patches); median our time {our_s} (checked) vs median "
         f"robot latency {robot_h} (all)"
     )
+
+
+def oracle_line(
+    label: str,
+    objects: Sequence[str],
+    base: Sequence[Found],
+    patched: Sequence[Found],
+    reports: Sequence[RobotReport],
+) -> str:
+    """One line on building the robot's own files: what the patch added, what matches."""
+    seen = {(f.path, f.message) for f in base}
+    new = [f for f in patched if (f.path, f.message) not in seen]
+    hits = [f for f in new if matches(f, reports)]
+    head = f"oracle {label}: {' '.join(objects)}: {len(new)} new diagnostics"
+    if hits:
+        return f"{head}, {len(hits)} matching the robot: {hits[0].path}: {hits[0].message}"[:300]
+    return f"{head}, none matching the robot"

@@ -1,6 +1,7 @@
 """Replay the patches kernel test robot answered with a build report through `check --build`.
 
-    python -m bench.robot_replay --archive PATH [--timeout S] [--only MSGID ...] [--plan-only]
+    python -m bench.robot_replay --archive PATH [--port] [--oracle] [--timeout S]
+                                 [--only MSGID ...] [--plan-only]
 
 For every kernel test robot reply in the archive that reports build errors or warnings,
 finds the patch it answers (its 'patch link:', else In-Reply-To) and the series parts
@@ -9,7 +10,9 @@ the answered patch (bench._kbuild_bench's planning, no build), then runs
 `reviewbot check --build --format json` on them as a subprocess (nice 19, one build job
 at a time, the robot's arches where the build matrix has them) and compares its
 findings with the robot's report. Prints one row per answered patch beside the robot's
-latency (reply Date - patch Date), then the details and a summary. See bench/README.md.
+latency (reply Date - patch Date), then the details and a summary. --port carries
+patches that do not apply onto the tree with fuzz (bench._robot_port); --oracle builds
+the robot's own files when we are silent (bench._robot_oracle). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 from bench import _robot_common as rc
 from bench._kbuild_bench import _plan_of
+from bench._robot_oracle import oracle
 from bench._robot_port import port
 from bench.bench_static import _load, _machine
 from reviewbot.build.matrix import load_matrix
@@ -235,6 +239,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", action="append", metavar="MSGID", help="answered patch only")
     parser.add_argument("--plan-only", action="store_true", help="apply and plan, no build")
     parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="when not caught, also build the .c files the robot names, in our job configs",
+    )
+    parser.add_argument(
         "--port",
         action="store_true",
         help="carry patches that do not apply onto the tree with patch --fuzz=3 (marked)",
@@ -307,6 +316,12 @@ def replay(
                 exit_code=run.exit_code,
             )
             _note(f"  exit {run.exit_code}, {run.seconds:.0f} s, {row.verdict}")
+            if args.oracle and row.verdict != "caught":
+                series = series_of(mails)
+                if series is not None:
+                    row = replace(
+                        row, findings=row.findings + oracle(series, root, index, arches, mine)
+                    )
         rows.append(row)
         _print_details(row, ident, mine, arches)
     return rows

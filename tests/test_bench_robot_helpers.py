@@ -115,6 +115,28 @@ def test_diagnostics_of_compilers_smatch_and_make() -> None:
     assert minmax.text == "ordered comparison of pointer with integer zero"  # flag dropped
 
 
+def test_the_sources_a_report_names() -> None:
+    assert _report(MINMAX).sources == ("lib/lzo/lzo1x_compress.c",)  # from "In function"
+    assert _report(NVRAM).sources == ("drivers/char/nvram.c",)
+    assert _report(SMATCH).sources == ("drivers/block/nbd.c",)
+    assert _report(MAKEFILE).sources == ()
+
+
+def test_oracle_line_counts_what_the_patch_added_and_what_matches() -> None:
+    reports = [_report(MINMAX)]
+    old = _found("lib/lzo/lzo1x_compress.c", "unused variable 'x'")
+    hit = _found("include/linux/minmax.h", "ordered comparison of pointer with integer zero")
+    line = rc.oracle_line(
+        "x86_64 defconfig", ["lib/lzo/lzo1x_compress.o"], [old], [old, hit], reports
+    )
+    assert line == (
+        "oracle x86_64 defconfig: lib/lzo/lzo1x_compress.o: 1 new diagnostics, 1 matching "
+        "the robot: include/linux/minmax.h: ordered comparison of pointer with integer zero"
+    )
+    quiet = rc.oracle_line("i386 defconfig", ["fs/libfs.o"], [old], [old], reports)
+    assert quiet.endswith(": 0 new diagnostics, none matching the robot")
+
+
 def test_match_by_file_by_quoted_name_and_by_text() -> None:
     reports = [_report(NVRAM)]
     assert rc.matches(_found("drivers/char/nvram.c"), reports)
