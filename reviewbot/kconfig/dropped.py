@@ -219,16 +219,29 @@ def definitions(text: str) -> set[str]:
     return out
 
 
+def provider_definitions(index: PatchedIndex, view: TreeView, provider: str) -> dict[str, str]:
+    """Non-static functions X's sources define, each with the object that defines it."""
+    defined: dict[str, str] = {}
+    for source in sources(index, view, provider):
+        text = (view.read(source) or "")[:MAX_SOURCE_BYTES]
+        for name in definitions(text):
+            defined.setdefault(name, source[:-2] + ".o")
+    return defined
+
+
+def first_of(found: Mapping[str, tuple[str, str]]) -> tuple[tuple[str, ...], str, str]:
+    """(the functions found, sorted; the consumer file and provider object of the first)."""
+    if not found:
+        return (), "", ""
+    first = sorted(found)[0]
+    return tuple(sorted(found)), found[first][0], found[first][1]
+
+
 def chain(
     index: PatchedIndex, view: TreeView, symbol: str, provider: str
 ) -> tuple[tuple[str, ...], str, str]:
     """(functions S's sources call from X's objects, a consumer file, a provider object)."""
-    provider_sources = sources(index, view, provider)
-    defined: dict[str, str] = {}
-    for source in provider_sources:
-        text = view.read(source) or ""
-        for name in definitions(text[:MAX_SOURCE_BYTES]):
-            defined.setdefault(name, source[:-2] + ".o")
+    defined = provider_definitions(index, view, provider)
     functions: dict[str, tuple[str, str]] = {}
     for source in sources(index, view, symbol):
         text = (view.read(source) or "")[:MAX_SOURCE_BYTES]
@@ -239,10 +252,7 @@ def chain(
                 functions.setdefault(name, (source, call.provider_object))
             elif name in defined and controlling_config(index, defined[name]) == provider:
                 functions.setdefault(name, (source, defined[name]))
-    if not functions:
-        return (), "", ""
-    first = sorted(functions)[0]
-    return tuple(sorted(functions)), functions[first][0], functions[first][1]
+    return first_of(functions)
 
 
 def find_dropped(

@@ -43,7 +43,8 @@ NOT_CALLS = {
     "_Static_assert",
 }
 MAX_CALLS = 24
-_KBUILD_LISTS = ("obj", "lib", "core", "drivers", "net", "libs")
+# Makefile lists that are not composite objects (obj-y, lib-y, the top Makefile's core-y...)
+KBUILD_LISTS = ("obj", "lib", "core", "drivers", "net", "libs")
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def controlling_config(index: PatchedIndex, obj: str, depth: int = 0) -> str | N
             if ref.suffix == "m":
                 return None
             return controlling_config(index, directory + "/", depth + 1) if directory else None
-        if ref.prefix not in _KBUILD_LISTS:
+        if ref.prefix not in KBUILD_LISTS:
             return controlling_config(index, f"{directory}/{ref.prefix}.o", depth + 1)
     return None
 
@@ -87,7 +88,7 @@ def consumer_of(index: PatchedIndex, obj: str) -> str | None:
     symbol is y: the answer is then 'CIFS_SMB_DIRECT&CIFS' (every part must hold)."""
     directory = posixpath.dirname(obj)
     for ref in index.builders_of(obj):
-        if ref.config and ref.prefix not in _KBUILD_LISTS and directory:
+        if ref.config and ref.prefix not in KBUILD_LISTS and directory:
             owner = controlling_config(index, f"{directory}/{ref.prefix}.o")
             if owner and owner != ref.config:
                 return f"{ref.config}&{owner}"

@@ -26,11 +26,14 @@ from reviewbot.kconfig.dropped import (
     calls_outside_guards,
     definitions,
     entry_deps,
+    first_of,
     owners,
     positive,
     post_line,
+    provider_definitions,
     sources,
 )
+from reviewbot.kconfig.links import KBUILD_LISTS
 
 _TYPE = re.compile(r"^\s*(bool|def_bool|tristate|def_tristate)\b")
 _NOT_PROVIDERS = frozenset(["COMPILE_TEST", "EXPERT", "MODULES", "m", "y", "n"])
@@ -75,7 +78,7 @@ def _composites(index: PatchedIndex, obj: str) -> set[str]:
     return {
         posixpath.join(directory, ref.prefix)
         for ref in index.builders_of(obj)
-        if ref.prefix not in ("obj", "lib", "core", "drivers", "net", "libs")
+        if ref.prefix not in KBUILD_LISTS
     }
 
 
@@ -84,12 +87,11 @@ def private_calls(
 ) -> tuple[tuple[str, ...], str, str]:
     """(functions S's sources call that X's objects define but nobody exports, a consumer
     file, the provider object)."""
-    defined: dict[str, str] = {}
-    for source in sources(index, view, provider):
-        text = (view.read(source) or "")[:MAX_SOURCE_BYTES]
-        for name in definitions(text):
-            if not index.export_defs(name):
-                defined.setdefault(name, source[:-2] + ".o")
+    defined = {
+        name: obj
+        for name, obj in provider_definitions(index, view, provider).items()
+        if not index.export_defs(name)
+    }
     if not defined:
         return (), "", ""
     found: dict[str, tuple[str, str]] = {}
@@ -99,10 +101,7 @@ def private_calls(
         for name in sorted(calls_outside_guards(text, provider) - definitions(text)):
             if name in defined and not module & _composites(index, defined[name]):
                 found.setdefault(name, (source, defined[name]))
-    if not found:
-        return (), "", ""
-    first = sorted(found)[0]
-    return tuple(sorted(found)), found[first][0], found[first][1]
+    return first_of(found)
 
 
 def find_modular(

@@ -173,17 +173,7 @@ def test_link_error_points_at_the_makefile_hunk_only_with_a_warm_build(tmp_path:
         provider = BuildEvaluator(
             Path("/fake"), "k", cache, ("x86_64",), matrix=MATRIX, run=_run(results)
         )
-        messages = [
-            parse_mail(raw) for raw in read_input(mail(diff_of("lib/Makefile", MAKEFILE, new)), "t")
-        ]
-        series, _ = assemble(messages)
-        return [
-            f
-            for s in series
-            for f in review_series(
-                s, DictTree(FILES), index_of(FILES), build_kbuild.RULES, (), None, provider
-            ).findings
-        ]
+        return _findings("lib/Makefile", new, provider)
 
     assert review(tmp_path) == []  # no warm full build: no link check (and a log line)
     home = warm_dir(tmp_path, "k", MATRIX["x86_64"], WARM_CONFIG)
